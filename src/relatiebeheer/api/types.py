@@ -1,0 +1,49 @@
+"""Input types shared by every API schema.
+
+Text is refused when it holds NUL characters or unpaired surrogates (no database can
+store them, so they would otherwise surface as server errors); ids and amounts are
+bounded so nothing overflows a 64-bit column.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode") from exc
+    return value
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802  (reads like a type)
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length, min_length=min_length),
+        AfterValidator(_storable),
+    ]
+
+
+def RequiredText(max_length: int):  # noqa: N802
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length, min_length=1),
+        AfterValidator(_storable),
+    ]
+
+
+MAX_ID = 2**53  # also the largest integer JavaScript clients read exactly
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Money = Annotated[
+    Decimal,
+    Field(max_digits=13, decimal_places=2, ge=Decimal("-99999999999.99"), le=Decimal("99999999999.99")),
+]
+NonNegativeMoney = Annotated[Decimal, Field(max_digits=13, decimal_places=2, ge=0, le=Decimal("99999999999.99"))]

@@ -1,0 +1,9 @@
+from relatiebeheer.relations.api import router as relations_router
+from relatiebeheer.sales.api import router as sales_router
+
+from .core import api
+
+api.add_router("/", relations_router)
+api.add_router("/", sales_router)
+
+urlpatterns = api.urls[0]

@@ -1,0 +1,1 @@
+"""Shared Django building blocks: money fields, domain errors, update helpers."""

@@ -1,0 +1,66 @@
+"""Service helpers: allow-listed, versioned updates with validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+from .errors import InvalidInput, VersionConflict
+
+M = TypeVar("M", bound=models.Model)
+
+
+def full_clean_or_raise(instance: models.Model, *, exclude: Iterable[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude or []))
+    except ValidationError as exc:
+        raise InvalidInput.from_django(exc) from exc
+
+
+def apply_changes(instance: M, data: Mapping[str, Any], allowed: Iterable[str]) -> list[str]:
+    """Copy the allow-listed keys of ``data`` onto ``instance``; return the names changed.
+
+    Unknown keys are an error, not silently ignored (no mass assignment).
+    """
+    allowed = set(allowed)
+    unknown = set(data) - allowed
+    if unknown:
+        raise InvalidInput({name: ["Unknown field."] for name in sorted(unknown)})
+    changed = []
+    for name, value in data.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def versioned_update(instance: M, *, expected_version: int, fields: list[str]) -> M:
+    """Write ``fields`` of ``instance`` only if the row still has ``expected_version``.
+
+    One conditional UPDATE: on PostgreSQL concurrent writers wait on the row lock and
+    then find the version changed; on SQLite the IMMEDIATE transaction serialises them.
+    Either way exactly one of several writers with the same version wins; the others
+    get :class:`VersionConflict` carrying the record as it is now.
+    """
+    model = type(instance)
+    values = {}
+    for name in fields:
+        field = model._meta.get_field(name)
+        values[field.attname] = getattr(instance, field.attname)
+    if any(f.name == "updated_at" for f in model._meta.fields):
+        values["updated_at"] = timezone.now()
+    updated = model._base_manager.filter(pk=instance.pk, version=expected_version).update(
+        version=F("version") + 1, **values
+    )
+    if not updated:
+        current = model._base_manager.filter(pk=instance.pk).first()
+        raise VersionConflict(current=current)
+    instance.version = expected_version + 1
+    if "updated_at" in values:
+        instance.updated_at = values["updated_at"]
+    return instance

@@ -1,0 +1,43 @@
+"""Settings of the installation that users change in the admin (one row)."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from relatiebeheer.common.fields import MoneyField
+
+
+class OrganisationSettings(models.Model):
+    """The company using Relatiebeheer. There is exactly one row (``pk=1``)."""
+
+    name = models.CharField(_("company name"), max_length=200, default="Mijn bedrijf")
+    hourly_cost = MoneyField(
+        _("hourly cost of contact time"),
+        db_column="hourly_cost_cents",
+        default=Decimal("60.00"),
+        help_text=_("Contact moments count as cost to serve at this rate (excl. VAT)."),
+    )
+    default_margin = models.DecimalField(
+        _("default profit margin (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("30.00"),
+        help_text=_("Used for the CLV (W = average order value × margin) when an account has no margin of its own."),
+    )
+    default_vat_rate = models.DecimalField(
+        _("default VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("21.00")
+    )
+
+    class Meta:
+        verbose_name = _("organisation settings")
+        verbose_name_plural = _("organisation settings")
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="organisation_single_row")]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    @classmethod
+    def load(cls) -> "OrganisationSettings":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RelationsConfig(AppConfig):
+    name = "relatiebeheer.relations"
+    label = "relations"
+    verbose_name = _("Relations")

@@ -1,0 +1,74 @@
+"""Validators for Dutch and EU business identifiers, phone numbers."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.eu import vat as eu_vat
+
+_KVK = re.compile(r"^\d{8}$")
+
+
+def validate_kvk(value: str) -> None:
+    """A KvK (Chamber of Commerce) number is 8 digits; it has no check digit."""
+    if value and not _KVK.match(value):
+        raise ValidationError(
+            _("A KvK number has exactly 8 digits, e.g. 12345678."), code="kvk", params={"value": value}
+        )
+
+
+def normalise_vat(value: str) -> str:
+    return eu_vat.compact(value) if value else ""
+
+
+def validate_vat(value: str) -> None:
+    """VAT numbers of the Netherlands (``NL…B01``) and the other EU countries."""
+    if value and not eu_vat.is_valid(value):
+        raise ValidationError(
+            _("This is not a valid EU VAT number (e.g. NL000099998B57)."), code="vat"
+        )
+
+
+def normalise_phone(value: str) -> str:
+    """E.164 form (``+31201234567``); Dutch numbers may be written without +31."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "NL")
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_phone(value: str) -> None:
+    if not value:
+        return
+    try:
+        number = phonenumbers.parse(value, "NL")
+        valid = phonenumbers.is_valid_number(number)
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        raise ValidationError(
+            _("This is not a valid phone number (e.g. 020 123 4567 or +31 20 123 4567)."),
+            code="phone",
+        )
+
+
+def format_phone(value: str) -> str:
+    """Readable national/international form for display."""
+    try:
+        number = phonenumbers.parse(value, "NL")
+    except phonenumbers.NumberParseException:
+        return value
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 31
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)

@@ -1,0 +1,28 @@
+"""Login, logout and the lockout answer."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "web/login.html"
+    redirect_authenticated_user = True
+
+
+def lockout_response(request, credentials, *args, **kwargs):
+    """Shown by django-axes after 5 failed attempts within 30 minutes."""
+    return render(
+        request,
+        "web/login.html",
+        {
+            "locked_out": True,
+            "lockout_message": _(
+                "Too many failed attempts. This login is locked for 30 minutes; "
+                "ask an administrator if you need access sooner."
+            ),
+        },
+        status=429,
+    )

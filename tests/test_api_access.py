@@ -43,7 +43,9 @@ def test_anonymous_gets_401(api_as, owner, method, path):
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
-def test_another_account_manager_sees_nothing_of_the_owners(api_as, owner, other_manager, method, path):
+def test_another_account_manager_sees_nothing_of_the_owners(
+    api_as, owner, other_manager, method, path
+):
     world = build_world(owner)
     response = _call(api_as(other_manager), method, path, world)
     if "{" in path:
@@ -84,7 +86,9 @@ def test_session_writes_need_the_csrf_token(client, owner):
 
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(owner)
-    response = csrf_client.post("/api/v1/accounts", data={"name": "x"}, content_type="application/json")
+    response = csrf_client.post(
+        "/api/v1/accounts", data={"name": "x"}, content_type="application/json"
+    )
     assert response.status_code in {401, 403}
 
 

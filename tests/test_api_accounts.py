@@ -27,7 +27,9 @@ def test_account_manager_creates_an_account_in_their_own_portfolio(api_as, owner
     assert body["kvk_number"] == "33012345"
     assert body["manager_id"] == owner.pk
     assert body["version"] == 1
-    assert AuditEntry.objects.filter(action="account.create", object_id=str(body["id"]), actor=owner).exists()
+    assert AuditEntry.objects.filter(
+        action="account.create", object_id=str(body["id"]), actor=owner
+    ).exists()
 
 
 def test_account_manager_cannot_assign_an_account_to_a_colleague(api_as, owner, other_manager):
@@ -38,7 +40,9 @@ def test_account_manager_cannot_assign_an_account_to_a_colleague(api_as, owner, 
 
 
 def test_sales_manager_assigns_accounts(api_as, sales_manager, other_manager):
-    response = api_as(sales_manager).post("accounts", {"name": "HEMA", "manager_id": other_manager.pk})
+    response = api_as(sales_manager).post(
+        "accounts", {"name": "HEMA", "manager_id": other_manager.pk}
+    )
     assert response.status_code == 201
     assert response.json_body["manager_id"] == other_manager.pk
 
@@ -52,14 +56,21 @@ def test_detail_shows_revenue_of_the_last_12_months(api_as, account):
     today = timezone.localdate()
     OrderFactory(account=account, date=today - timedelta(days=10), revenue=Decimal("9500.00"))
     OrderFactory(account=account, date=today - timedelta(days=400), revenue=Decimal("9000.00"))
-    OrderFactory(account=account, date=today - timedelta(days=5), revenue=Decimal("100.00"), status="cancelled")
+    OrderFactory(
+        account=account,
+        date=today - timedelta(days=5),
+        revenue=Decimal("100.00"),
+        status="cancelled",
+    )
     response = api_as(account.manager).get(f"accounts/{account.pk}")
     assert response.status_code == 200
     assert response.json_body["revenue_last_12_months"] == "9500.00"
 
 
 def test_update_with_current_version_succeeds_and_bumps_it(api_as, account):
-    response = api_as(account.manager).patch(f"accounts/{account.pk}", {"version": 1, "city": "Den Haag"})
+    response = api_as(account.manager).patch(
+        f"accounts/{account.pk}", {"version": 1, "city": "Den Haag"}
+    )
     assert response.status_code == 200, response.json_body
     assert response.json_body["city"] == "Den Haag"
     assert response.json_body["version"] == 2
@@ -70,7 +81,9 @@ def test_update_with_current_version_succeeds_and_bumps_it(api_as, account):
 
 def test_stale_version_gets_409_with_the_current_record(api_as, account):
     client = api_as(account.manager)
-    assert client.patch(f"accounts/{account.pk}", {"version": 1, "city": "Utrecht"}).status_code == 200
+    assert (
+        client.patch(f"accounts/{account.pk}", {"version": 1, "city": "Utrecht"}).status_code == 200
+    )
     response = client.patch(f"accounts/{account.pk}", {"version": 1, "city": "Den Haag"})
     assert response.status_code == 409
     assert response.json_body["current"]["city"] == "Utrecht"
@@ -80,7 +93,9 @@ def test_stale_version_gets_409_with_the_current_record(api_as, account):
 
 
 def test_unknown_fields_are_refused_not_assigned(api_as, account):
-    response = api_as(account.manager).patch(f"accounts/{account.pk}", {"version": 1, "search_text": "x"})
+    response = api_as(account.manager).patch(
+        f"accounts/{account.pk}", {"version": 1, "search_text": "x"}
+    )
     assert response.status_code == 422
     assert response.json_body["errors"][0]["field"] == "search_text"
 
@@ -94,7 +109,9 @@ def test_unknown_fields_are_refused_not_assigned(api_as, account):
         ("website", "not a url", "en", "Enter a valid URL"),
     ],
 )
-def test_invalid_identifiers_get_a_field_error_in_the_users_language(api_as, owner, field, value, language, message):
+def test_invalid_identifiers_get_a_field_error_in_the_users_language(
+    api_as, owner, field, value, language, message
+):
     response = api_as(owner, language=language).post("accounts", {"name": "Test", field: value})
     assert response.status_code == 422
     errors = {e["field"]: e["message"] for e in response.json_body["errors"]}
@@ -131,7 +148,9 @@ def test_huge_ids_in_paths_are_422(api_as, owner):
 
 
 def test_list_search_filters_and_paginates(api_as, owner):
-    AccountFactory(name="de Bijenkorf", city="Amsterdam", manager=owner, search_text="de bijenkorf amsterdam")
+    AccountFactory(
+        name="de Bijenkorf", city="Amsterdam", manager=owner, search_text="de bijenkorf amsterdam"
+    )
     AccountFactory(name="Café Noir", city="Utrecht", manager=owner, search_text="cafe noir utrecht")
     AccountFactory(name="Andere", manager=AccountFactory().manager)
     client = api_as(owner)

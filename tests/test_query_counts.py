@@ -21,7 +21,9 @@ def _make(kind, account, n):
         if kind == "accounts":
             AccountFactory(manager=account.manager)
         elif kind == "contacts":
-            ContactFactory(account=account).interests.create(name=f"golf{ContactFactory._meta.model.objects.count()}")
+            ContactFactory(account=account).interests.create(
+                name=f"golf{ContactFactory._meta.model.objects.count()}"
+            )
         elif kind == "interactions":
             InteractionFactory(account=account).contacts.add(ContactFactory(account=account))
         elif kind == "tasks":
@@ -40,12 +42,14 @@ def _count(client, path):
     return len(ctx.captured_queries), response.json_body["count"]
 
 
-@pytest.mark.parametrize("kind", ["accounts", "contacts", "interactions", "tasks", "orders", "costs"])
+@pytest.mark.parametrize(
+    "kind", ["accounts", "contacts", "interactions", "tasks", "orders", "costs"]
+)
 def test_list_query_count_does_not_grow_with_rows(api_as, account, kind):
     client = api_as(account.manager)
     client.get(kind)  # the token's first use writes its last-used time once
     _make(kind, account, 1)
-    one, count_one = _count(client, kind)
+    one, _count_one = _count(client, kind)
     _make(kind, account, 49)
     fifty, count_fifty = _count(client, kind)
     assert count_fifty >= 50 or kind == "accounts"

@@ -40,7 +40,9 @@ class World:
 def build_world(owner) -> World:
     account = AccountFactory(name="de Bijenkorf", manager=owner)
     contact = ContactFactory(account=account)
-    ConsentRecord.objects.create(contact=contact, purpose="surveys", granted=True, source="web_form")
+    ConsentRecord.objects.create(
+        contact=contact, purpose="surveys", granted=True, source="web_form"
+    )
     interaction = InteractionFactory(account=account, user=owner)
     interaction.contacts.add(contact)
     return World(
@@ -63,8 +65,17 @@ def sample_body(method: str, path: str, world: World) -> dict | None:
         "/api/v1/contacts/{contact_id}/consents": {"purpose": "surveys", "granted": False},
         "/api/v1/interactions": {"account_id": world.account.pk, "subject": "Belletje"},
         "/api/v1/tasks": {"account_id": world.account.pk, "title": "Bellen"},
-        "/api/v1/orders": {"account_id": world.account.pk, "date": "2026-02-01", "revenue": "10.00"},
-        "/api/v1/costs": {"account_id": world.account.pk, "date": "2026-02-01", "category": "service", "amount": "5.00"},
+        "/api/v1/orders": {
+            "account_id": world.account.pk,
+            "date": "2026-02-01",
+            "revenue": "10.00",
+        },
+        "/api/v1/costs": {
+            "account_id": world.account.pk,
+            "date": "2026-02-01",
+            "category": "service",
+            "amount": "5.00",
+        },
     }
     if method == "post":
         return bodies[path]

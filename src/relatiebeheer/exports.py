@@ -16,7 +16,6 @@ import io
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -69,9 +68,11 @@ def _csv_cell(value: Any, kind: str, lang: str) -> str:
         return value.strftime("%d-%m-%Y") if lang == "nl" else value.isoformat()
     if kind == "datetime":
         local = timezone.localtime(value)
-        return local.strftime("%d-%m-%Y %H:%M") if lang == "nl" else local.strftime("%Y-%m-%d %H:%M")
+        return (
+            local.strftime("%d-%m-%Y %H:%M") if lang == "nl" else local.strftime("%Y-%m-%d %H:%M")
+        )
     if isinstance(value, bool):
-        return (_("yes") if value else _("no"))
+        return _("yes") if value else _("no")
     return escape_text(str(value))
 
 
@@ -87,7 +88,9 @@ def csv_lines(columns: list[Column], rows: Iterable[Any], *, lang: str) -> Itera
         yield writer.writerow([_csv_cell(c.value(row), c.kind, lang) for c in columns])
 
 
-def write_xlsx(columns: list[Column], rows: Iterable[Any], target, *, lang: str, sheet: str = "Export") -> int:
+def write_xlsx(
+    columns: list[Column], rows: Iterable[Any], target, *, lang: str, sheet: str = "Export"
+) -> int:
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
@@ -97,7 +100,9 @@ def write_xlsx(columns: list[Column], rows: Iterable[Any], target, *, lang: str,
     bold = workbook.add_format({"bold": True})
     money = workbook.add_format({"num_format": "€ #,##0.00"})
     day = workbook.add_format({"num_format": "dd-mm-yyyy" if lang == "nl" else "yyyy-mm-dd"})
-    stamp = workbook.add_format({"num_format": "dd-mm-yyyy hh:mm" if lang == "nl" else "yyyy-mm-dd hh:mm"})
+    stamp = workbook.add_format(
+        {"num_format": "dd-mm-yyyy hh:mm" if lang == "nl" else "yyyy-mm-dd hh:mm"}
+    )
     for col, column in enumerate(columns):
         worksheet.write_string(0, col, str(column.header), bold)
     count = 0
@@ -105,7 +110,8 @@ def write_xlsx(columns: list[Column], rows: Iterable[Any], target, *, lang: str,
         if count >= XLSX_MAX_ROWS:
             workbook.close()
             raise ExportTooLarge(
-                _("Excel holds at most %(max)s rows; export this list as CSV instead.") % {"max": XLSX_MAX_ROWS - 1}
+                _("Excel holds at most %(max)s rows; export this list as CSV instead.")
+                % {"max": XLSX_MAX_ROWS - 1}
             )
         for col, column in enumerate(columns):
             value = column.value(row)
@@ -113,11 +119,15 @@ def write_xlsx(columns: list[Column], rows: Iterable[Any], target, *, lang: str,
                 continue
             if column.kind in {"money", "decimal", "int"}:
                 # Excel stores every number as a double; this is the file format boundary.
-                worksheet.write_number(count, col, float(value), money if column.kind == "money" else None)
+                worksheet.write_number(
+                    count, col, float(value), money if column.kind == "money" else None
+                )
             elif column.kind == "date":
-                worksheet.write_datetime(count, col, datetime(value.year, value.month, value.day), day)
+                worksheet.write_datetime(count, col, value, day)
             elif column.kind == "datetime":
-                worksheet.write_datetime(count, col, timezone.localtime(value).replace(tzinfo=None), stamp)
+                worksheet.write_datetime(
+                    count, col, timezone.localtime(value).replace(tzinfo=None), stamp
+                )
             elif isinstance(value, bool):
                 worksheet.write_string(count, col, _("yes") if value else _("no"))
             else:
@@ -126,9 +136,11 @@ def write_xlsx(columns: list[Column], rows: Iterable[Any], target, *, lang: str,
     return count
 
 
-def export_response(columns: list[Column], rows: Iterable[Any], *, fmt: str, lang: str, filename: str):
+def export_response(
+    columns: list[Column], rows: Iterable[Any], *, fmt: str, lang: str, filename: str
+):
     """A streaming download of ``rows``; ``rows`` should be an iterator over the database."""
-    stamp = date.today().isoformat()
+    stamp = timezone.localdate().isoformat()
     if fmt == "xlsx":
         spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
         write_xlsx(columns, rows, spool, lang=lang)
@@ -139,7 +151,9 @@ def export_response(columns: list[Column], rows: Iterable[Any], *, fmt: str, lan
             filename=f"{filename}-{stamp}.xlsx",
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    response = StreamingHttpResponse(csv_lines(columns, rows, lang=lang), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(columns, rows, lang=lang), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response
 

@@ -45,7 +45,13 @@ def test_fraction_of_a_cent_is_refused_not_rounded():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("0.005", "0.01"), ("0.004", "0.00"), ("-0.005", "-0.01"), ("2.675", "2.68"), ("1.425", "1.43")],
+    [
+        ("0.005", "0.01"),
+        ("0.004", "0.00"),
+        ("-0.005", "-0.01"),
+        ("2.675", "2.68"),
+        ("1.425", "1.43"),
+    ],
 )
 def test_rounding_is_half_up(value, expected):
     assert quantize_money(Decimal(value)) == Decimal(expected)

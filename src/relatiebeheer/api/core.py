@@ -1,6 +1,5 @@
 """The NinjaAPI: authentication, pagination and the one error shape (RFC 9457)."""
 
-
 import logging
 from typing import Any
 
@@ -93,13 +92,22 @@ def _version_conflict(request, exc: VersionConflict):
     from relatiebeheer.api.serializers import serialize_current
 
     return problem(
-        request, 409, exc.title, detail=str(exc.detail), code=exc.code, current=serialize_current(exc.current)
+        request,
+        409,
+        exc.title,
+        detail=str(exc.detail),
+        code=exc.code,
+        current=serialize_current(exc.current),
     )
 
 
 @api.exception_handler(InvalidInput)
 def _invalid(request, exc: InvalidInput):
-    errors = [{"field": field, "message": str(m)} for field, messages in exc.errors.items() for m in messages]
+    errors = [
+        {"field": field, "message": str(m)}
+        for field, messages in exc.errors.items()
+        for m in messages
+    ]
     return problem(request, 422, exc.title, detail=str(exc.detail), code=exc.code, errors=errors)
 
 
@@ -108,7 +116,9 @@ def _domain(request, exc: DomainError):
     if exc.status == 403:
         from relatiebeheer.audit.services import audit_log
 
-        audit_log(actor=request.user, action="permission.refused", extra={"path": request.path[:200]})
+        audit_log(
+            actor=request.user, action="permission.refused", extra={"path": request.path[:200]}
+        )
     return problem(request, exc.status, exc.title, detail=str(exc.detail), code=exc.code)
 
 
@@ -116,8 +126,18 @@ def _domain(request, exc: DomainError):
 def _validation(request, exc: ValidationError):
     errors = []
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "query", "path")]
-        errors.append({"field": ".".join(loc) or "__all__", "message": str(error.get("msg", "")), "type": error.get("type")})
+        loc = [
+            str(part)
+            for part in error.get("loc", ())
+            if part not in ("body", "payload", "query", "path")
+        ]
+        errors.append(
+            {
+                "field": ".".join(loc) or "__all__",
+                "message": str(error.get("msg", "")),
+                "type": error.get("type"),
+            }
+        )
     return problem(request, 422, _("Some fields are not valid."), code="invalid", errors=errors)
 
 
@@ -141,4 +161,9 @@ def _http_error(request, exc: HttpError):
 @api.exception_handler(Exception)
 def _unexpected(request, exc):
     logger.exception("unexpected error in the API", exc_info=exc)
-    return problem(request, 500, _("Something went wrong on our side. It has been logged."), code="server_error")
+    return problem(
+        request,
+        500,
+        _("Something went wrong on our side. It has been logged."),
+        code="server_error",
+    )

@@ -23,7 +23,7 @@ def _storable(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0):  # noqa: N802  (reads like a type)
+def Text(max_length: int, min_length: int = 0):
     return Annotated[
         str,
         StringConstraints(max_length=max_length, min_length=min_length),
@@ -31,7 +31,7 @@ def Text(max_length: int, min_length: int = 0):  # noqa: N802  (reads like a typ
     ]
 
 
-def RequiredText(max_length: int):  # noqa: N802
+def RequiredText(max_length: int):
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, max_length=max_length, min_length=1),
@@ -44,6 +44,10 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Money = Annotated[
     Decimal,
-    Field(max_digits=13, decimal_places=2, ge=Decimal("-99999999999.99"), le=Decimal("99999999999.99")),
+    Field(
+        max_digits=13, decimal_places=2, ge=Decimal("-99999999999.99"), le=Decimal("99999999999.99")
+    ),
 ]
-NonNegativeMoney = Annotated[Decimal, Field(max_digits=13, decimal_places=2, ge=0, le=Decimal("99999999999.99"))]
+NonNegativeMoney = Annotated[
+    Decimal, Field(max_digits=13, decimal_places=2, ge=0, le=Decimal("99999999999.99"))
+]

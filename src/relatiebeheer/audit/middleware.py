@@ -9,6 +9,8 @@ class AuditChannelMiddleware:
 
     def __call__(self, request):
         path = request.path_info
-        name = "api" if path.startswith("/api/") else "admin" if path.startswith("/admin/") else "web"
+        name = (
+            "api" if path.startswith("/api/") else "admin" if path.startswith("/admin/") else "web"
+        )
         with channel(name):
             return self.get_response(request)

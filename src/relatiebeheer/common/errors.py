@@ -67,7 +67,10 @@ class InvalidInput(DomainError):
     @classmethod
     def from_django(cls, exc) -> InvalidInput:
         if hasattr(exc, "error_dict"):
-            errors = {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+            errors = {
+                field: [str(m) for e in errs for m in e.messages]
+                for field, errs in exc.error_dict.items()
+            }
         else:
             errors = {"__all__": [str(m) for m in exc.messages]}
         return cls(errors)

@@ -11,6 +11,6 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "1")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "31536000")
 os.environ.setdefault("BEHIND_TLS_PROXY", "1")
 
-from .settings import *  # noqa: E402, F403
+from .settings import *  # noqa: F403
 
 DEBUG = False

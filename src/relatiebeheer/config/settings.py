@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "relatiebeheer.audit.middleware.AuditChannelMiddleware",
+    "relatiebeheer.web.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -235,3 +236,4 @@ RELATIEBEHEER = {
 # Lockout is per username on purpose (see AXES_LOCKOUT_PARAMETERS above): counting per
 # address would lock a whole office behind one NAT address out after five typos.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+FORMAT_MODULE_PATH = ["relatiebeheer.formats"]

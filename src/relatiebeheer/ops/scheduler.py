@@ -55,7 +55,12 @@ def heartbeat(worker_id: str, started_at) -> None:
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id,
-        defaults={"pid": os.getpid(), "host": socket.gethostname()[:200], "started_at": started_at, "last_seen": now},
+        defaults={
+            "pid": os.getpid(),
+            "host": socket.gethostname()[:200],
+            "started_at": started_at,
+            "last_seen": now,
+        },
     )
 
 
@@ -87,10 +92,14 @@ def recover_lost_tasks(now=None) -> int:
 
     now = now or timezone.now()
     alive = set(
-        WorkerHeartbeat.objects.filter(last_seen__gte=now - HEARTBEAT_TIMEOUT).values_list("worker_id", flat=True)
+        WorkerHeartbeat.objects.filter(last_seen__gte=now - HEARTBEAT_TIMEOUT).values_list(
+            "worker_id", flat=True
+        )
     )
     lost, paths = [], []
-    for result in DBTaskResult.objects.filter(status="RUNNING").only("id", "worker_ids", "task_path"):
+    for result in DBTaskResult.objects.filter(status="RUNNING").only(
+        "id", "worker_ids", "task_path"
+    ):
         worker = result.worker_ids[-1] if result.worker_ids else None
         if worker not in alive:
             lost.append(result.id)

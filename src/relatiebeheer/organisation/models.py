@@ -23,7 +23,9 @@ class OrganisationSettings(models.Model):
         max_digits=5,
         decimal_places=2,
         default=Decimal("30.00"),
-        help_text=_("Used for the CLV (W = average order value × margin) when an account has no margin of its own."),
+        help_text=_(
+            "Used for the CLV (W = average order value × margin) when an account has no margin of its own."
+        ),
     )
     default_vat_rate = models.DecimalField(
         _("default VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("21.00")
@@ -32,7 +34,9 @@ class OrganisationSettings(models.Model):
     class Meta:
         verbose_name = _("organisation settings")
         verbose_name_plural = _("organisation settings")
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="organisation_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="organisation_single_row")
+        ]
 
     def __str__(self) -> str:
         return str(self.name)

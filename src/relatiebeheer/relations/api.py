@@ -1,6 +1,5 @@
 """API: accounts, contacts, consent, contact moments and tasks (thin: services do the work)."""
 
-
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
@@ -35,7 +34,9 @@ class In(Schema):
 
 def _changes(payload: Schema, *, exclude: set[str] = frozenset()) -> dict:
     """The fields the client actually sent (a PATCH changes only those)."""
-    return {name: getattr(payload, name) for name in payload.model_fields_set if name not in exclude}
+    return {
+        name: getattr(payload, name) for name in payload.model_fields_set if name not in exclude
+    }
 
 
 def _resolve_user(pk: int | None, field: str) -> User | None:
@@ -82,7 +83,9 @@ class AccountFields(In):
     parent_id: Id | None = None
     buying_group_id: Id | None = None
     customer_since: date | None = None
-    margin: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2, description="Profit margin in %")
+    margin: Decimal | None = Field(
+        None, ge=0, le=100, max_digits=5, decimal_places=2, description="Profit margin in %"
+    )
     notes: Text(10_000) = ""
     external_id: Text(64) = ""
     archived: bool = False
@@ -125,7 +128,9 @@ class AccountOut(Schema):
 class AccountDetailOut(AccountOut):
     manager_name: str | None
     branch_ids: list[int]
-    revenue_last_12_months: Decimal = Field(description="Net revenue (excl. VAT) of the last 12 months.")
+    revenue_last_12_months: Decimal = Field(
+        description="Net revenue (excl. VAT) of the last 12 months."
+    )
 
 
 register(Account, AccountOut)
@@ -160,7 +165,9 @@ class AccountQuery(Schema):
     city: Text(100) = ""
     buying_group: Id | None = None
     archived: bool = False
-    ordering: Literal["name", "-name", "city", "-city", "status", "-status", "updated", "-updated"] = "name"
+    ordering: Literal[
+        "name", "-name", "city", "-city", "status", "-status", "updated", "-updated"
+    ] = "name"
 
 
 @router.get("/accounts", response={200: list[AccountOut], **READ_ERRORS}, summary="List accounts")
@@ -180,22 +187,36 @@ def create_account(request: HttpRequest, payload: AccountIn):
     return Status(201, _account_detail(account))
 
 
-@router.get("/accounts/{account_id}", response={200: AccountDetailOut, **READ_ERRORS}, summary="Read an account")
+@router.get(
+    "/accounts/{account_id}",
+    response={200: AccountDetailOut, **READ_ERRORS},
+    summary="Read an account",
+)
 def get_account(request: HttpRequest, account_id: Id):
     return _account_detail(selectors.account_get(actor=request.auth, pk=account_id))
 
 
-@router.patch("/accounts/{account_id}", response={200: AccountDetailOut, **ERRORS}, summary="Change an account")
+@router.patch(
+    "/accounts/{account_id}",
+    response={200: AccountDetailOut, **ERRORS},
+    summary="Change an account",
+)
 def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch):
     account = selectors.account_get(actor=request.auth, pk=account_id)
     data = _account_data(request.auth, payload, _changes(payload, exclude={"version"}))
-    account = services.account_update(actor=request.auth, account=account, version=payload.version, data=data)
+    account = services.account_update(
+        actor=request.auth, account=account, version=payload.version, data=data
+    )
     return _account_detail(account)
 
 
-@router.delete("/accounts/{account_id}", response={204: None, **ERRORS}, summary="Delete an account")
+@router.delete(
+    "/accounts/{account_id}", response={204: None, **ERRORS}, summary="Delete an account"
+)
 def delete_account(request: HttpRequest, account_id: Id):
-    services.account_delete(actor=request.auth, account=selectors.account_get(actor=request.auth, pk=account_id))
+    services.account_delete(
+        actor=request.auth, account=selectors.account_get(actor=request.auth, pk=account_id)
+    )
     return Status(204, None)
 
 
@@ -252,26 +273,45 @@ class ContactQuery(Schema):
     q: Text(100) = ""
 
 
-@router.get("/contacts", response={200: list[ContactOut], **READ_ERRORS}, summary="List contacts", tags=["contacts"])
+@router.get(
+    "/contacts",
+    response={200: list[ContactOut], **READ_ERRORS},
+    summary="List contacts",
+    tags=["contacts"],
+)
 @paginate(Pagination)
 def list_contacts(request: HttpRequest, filters: Query[ContactQuery]):
     return selectors.contact_list(actor=request.auth, account_id=filters.account, q=filters.q)
 
 
-@router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Create a contact", tags=["contacts"])
+@router.post(
+    "/contacts", response={201: ContactOut, **ERRORS}, summary="Create a contact", tags=["contacts"]
+)
 def create_contact(request: HttpRequest, payload: ContactIn):
     account = _resolve_account(request.auth, payload.account_id, "account_id")
     data = payload.model_dump(exclude={"account_id", "interests"})
-    contact = services.contact_create(actor=request.auth, account=account, data=data, interests=payload.interests)
+    contact = services.contact_create(
+        actor=request.auth, account=account, data=data, interests=payload.interests
+    )
     return Status(201, contact)
 
 
-@router.get("/contacts/{contact_id}", response={200: ContactOut, **READ_ERRORS}, summary="Read a contact", tags=["contacts"])
+@router.get(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, **READ_ERRORS},
+    summary="Read a contact",
+    tags=["contacts"],
+)
 def get_contact(request: HttpRequest, contact_id: Id):
     return selectors.contact_get(actor=request.auth, pk=contact_id)
 
 
-@router.patch("/contacts/{contact_id}", response={200: ContactOut, **ERRORS}, summary="Change a contact", tags=["contacts"])
+@router.patch(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, **ERRORS},
+    summary="Change a contact",
+    tags=["contacts"],
+)
 def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch):
     contact = selectors.contact_get(actor=request.auth, pk=contact_id)
     data = _changes(payload, exclude={"version", "interests", "account_id"})
@@ -286,9 +326,16 @@ def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch):
     )
 
 
-@router.delete("/contacts/{contact_id}", response={204: None, **ERRORS}, summary="Delete a contact", tags=["contacts"])
+@router.delete(
+    "/contacts/{contact_id}",
+    response={204: None, **ERRORS},
+    summary="Delete a contact",
+    tags=["contacts"],
+)
 def delete_contact(request: HttpRequest, contact_id: Id):
-    services.contact_delete(actor=request.auth, contact=selectors.contact_get(actor=request.auth, pk=contact_id))
+    services.contact_delete(
+        actor=request.auth, contact=selectors.contact_get(actor=request.auth, pk=contact_id)
+    )
     return Status(204, None)
 
 
@@ -343,7 +390,9 @@ class InteractionFields(In):
     kind: Kind = "question"
     direction: Direction = "outbound"
     notes: Text(10_000) = ""
-    satisfaction: int | None = Field(None, ge=1, le=4, description="4 = very good, 3 = good, 2 = fair, 1 = poor")
+    satisfaction: int | None = Field(
+        None, ge=1, le=4, description="4 = very good, 3 = good, 2 = fair, 1 = poor"
+    )
     contact_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
@@ -393,34 +442,51 @@ class AccountScopedQuery(Schema):
 
 
 @router.get(
-    "/interactions", response={200: list[InteractionOut], **READ_ERRORS}, summary="List contact moments", tags=["interactions"]
+    "/interactions",
+    response={200: list[InteractionOut], **READ_ERRORS},
+    summary="List contact moments",
+    tags=["interactions"],
 )
 @paginate(Pagination)
 def list_interactions(request: HttpRequest, filters: Query[AccountScopedQuery]):
     return selectors.interaction_list(actor=request.auth, account_id=filters.account)
 
 
-@router.post("/interactions", response={201: InteractionOut, **ERRORS}, summary="Log a contact moment", tags=["interactions"])
+@router.post(
+    "/interactions",
+    response={201: InteractionOut, **ERRORS},
+    summary="Log a contact moment",
+    tags=["interactions"],
+)
 def create_interaction(request: HttpRequest, payload: InteractionIn):
     account = _resolve_account(request.auth, payload.account_id, "account_id")
     data = payload.model_dump(exclude={"account_id", "contact_ids"})
     if data["occurred_at"] is None:
         data.pop("occurred_at")
     interaction = services.interaction_log(
-        actor=request.auth, account=account, data=data, contacts=_contacts(request.auth, account, payload.contact_ids)
+        actor=request.auth,
+        account=account,
+        data=data,
+        contacts=_contacts(request.auth, account, payload.contact_ids),
     )
     return Status(201, interaction)
 
 
 @router.get(
-    "/interactions/{interaction_id}", response={200: InteractionOut, **READ_ERRORS}, summary="Read a contact moment", tags=["interactions"]
+    "/interactions/{interaction_id}",
+    response={200: InteractionOut, **READ_ERRORS},
+    summary="Read a contact moment",
+    tags=["interactions"],
 )
 def get_interaction(request: HttpRequest, interaction_id: Id):
     return selectors.interaction_get(actor=request.auth, pk=interaction_id)
 
 
 @router.patch(
-    "/interactions/{interaction_id}", response={200: InteractionOut, **ERRORS}, summary="Change a contact moment", tags=["interactions"]
+    "/interactions/{interaction_id}",
+    response={200: InteractionOut, **ERRORS},
+    summary="Change a contact moment",
+    tags=["interactions"],
 )
 def update_interaction(request: HttpRequest, interaction_id: Id, payload: InteractionPatch):
     interaction = selectors.interaction_get(actor=request.auth, pk=interaction_id)
@@ -431,16 +497,24 @@ def update_interaction(request: HttpRequest, interaction_id: Id, payload: Intera
     if payload.contact_ids is not None:
         contacts = _contacts(request.auth, interaction.account, payload.contact_ids)
     return services.interaction_update(
-        actor=request.auth, interaction=interaction, version=payload.version, data=data, contacts=contacts
+        actor=request.auth,
+        interaction=interaction,
+        version=payload.version,
+        data=data,
+        contacts=contacts,
     )
 
 
 @router.delete(
-    "/interactions/{interaction_id}", response={204: None, **ERRORS}, summary="Delete a contact moment", tags=["interactions"]
+    "/interactions/{interaction_id}",
+    response={204: None, **ERRORS},
+    summary="Delete a contact moment",
+    tags=["interactions"],
 )
 def delete_interaction(request: HttpRequest, interaction_id: Id):
     services.interaction_delete(
-        actor=request.auth, interaction=selectors.interaction_get(actor=request.auth, pk=interaction_id)
+        actor=request.auth,
+        interaction=selectors.interaction_get(actor=request.auth, pk=interaction_id),
     )
     return Status(204, None)
 
@@ -488,11 +562,16 @@ class TaskQuery(Schema):
     done: bool | None = None
 
 
-@router.get("/tasks", response={200: list[TaskOut], **READ_ERRORS}, summary="List tasks", tags=["tasks"])
+@router.get(
+    "/tasks", response={200: list[TaskOut], **READ_ERRORS}, summary="List tasks", tags=["tasks"]
+)
 @paginate(Pagination)
 def list_tasks(request: HttpRequest, filters: Query[TaskQuery]):
     return selectors.task_list(
-        actor=request.auth, account_id=filters.account, assignee_id=filters.assignee, done=filters.done
+        actor=request.auth,
+        account_id=filters.account,
+        assignee_id=filters.assignee,
+        done=filters.done,
     )
 
 
@@ -504,19 +583,32 @@ def create_task(request: HttpRequest, payload: TaskIn):
         data["assignee"] = _resolve_user(payload.assignee_id, "assignee_id")
     source = None
     if payload.source_interaction_id is not None:
-        source = Interaction.objects.visible_to(request.auth).filter(pk=payload.source_interaction_id).first()
+        source = (
+            Interaction.objects.visible_to(request.auth)
+            .filter(pk=payload.source_interaction_id)
+            .first()
+        )
         if source is None:
             raise InvalidInput({"source_interaction_id": [_("Unknown contact moment.")]})
-    task = services.task_create(actor=request.auth, account=account, data=data, source_interaction=source)
+    task = services.task_create(
+        actor=request.auth, account=account, data=data, source_interaction=source
+    )
     return Status(201, task)
 
 
-@router.get("/tasks/{task_id}", response={200: TaskOut, **READ_ERRORS}, summary="Read a task", tags=["tasks"])
+@router.get(
+    "/tasks/{task_id}",
+    response={200: TaskOut, **READ_ERRORS},
+    summary="Read a task",
+    tags=["tasks"],
+)
 def get_task(request: HttpRequest, task_id: Id):
     return selectors.task_get(actor=request.auth, pk=task_id)
 
 
-@router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS}, summary="Change a task", tags=["tasks"])
+@router.patch(
+    "/tasks/{task_id}", response={200: TaskOut, **ERRORS}, summary="Change a task", tags=["tasks"]
+)
 def update_task(request: HttpRequest, task_id: Id, payload: TaskPatch):
     task = selectors.task_get(actor=request.auth, pk=task_id)
     data = _changes(payload, exclude={"version", "assignee_id"})
@@ -525,7 +617,11 @@ def update_task(request: HttpRequest, task_id: Id, payload: TaskPatch):
     return services.task_update(actor=request.auth, task=task, version=payload.version, data=data)
 
 
-@router.delete("/tasks/{task_id}", response={204: None, **ERRORS}, summary="Delete a task", tags=["tasks"])
+@router.delete(
+    "/tasks/{task_id}", response={204: None, **ERRORS}, summary="Delete a task", tags=["tasks"]
+)
 def delete_task(request: HttpRequest, task_id: Id):
-    services.task_delete(actor=request.auth, task=selectors.task_get(actor=request.auth, pk=task_id))
+    services.task_delete(
+        actor=request.auth, task=selectors.task_get(actor=request.auth, pk=task_id)
+    )
     return Status(204, None)

@@ -68,7 +68,9 @@ class Account(VersionedModel):
     kvk_number = models.CharField(
         _("KvK number"), max_length=8, blank=True, validators=[validate_kvk], db_index=True
     )
-    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True, validators=[validate_vat])
+    vat_number = models.CharField(
+        _("VAT number"), max_length=20, blank=True, validators=[validate_vat]
+    )
     industry = models.CharField(_("industry"), max_length=100, blank=True, db_index=True)
     street = models.CharField(_("street and number"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
@@ -110,7 +112,9 @@ class Account(VersionedModel):
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
-        help_text=_("The margin agreed with this account; the CLV uses it (else the default margin)."),
+        help_text=_(
+            "The margin agreed with this account; the CLV uses it (else the default margin)."
+        ),
     )
     notes = models.TextField(_("notes"), blank=True)
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
@@ -136,7 +140,9 @@ class Account(VersionedModel):
                 condition=~models.Q(external_id=""),
                 name="account_external_id_unique",
             ),
-            models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="account_not_own_parent"),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("id")), name="account_not_own_parent"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,7 +164,9 @@ class AccountShare(models.Model):
     class Meta:
         verbose_name = _("shared account")
         verbose_name_plural = _("shared accounts")
-        constraints = [models.UniqueConstraint(fields=["account", "user"], name="account_share_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="account_share_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} → {self.user}"
@@ -188,9 +196,14 @@ class Contact(VersionedModel):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[validate_phone])
     language = models.CharField(
-        _("preferred language"), max_length=5, choices=[("nl", "Nederlands"), ("en", "English")], default="nl"
+        _("preferred language"),
+        max_length=5,
+        choices=[("nl", "Nederlands"), ("en", "English")],
+        default="nl",
     )
-    interests = models.ManyToManyField(Interest, verbose_name=_("interests"), blank=True, related_name="contacts")
+    interests = models.ManyToManyField(
+        Interest, verbose_name=_("interests"), blank=True, related_name="contacts"
+    )
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
@@ -302,7 +315,9 @@ class Interaction(VersionedModel):
     account = models.ForeignKey(
         Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="interactions"
     )
-    contacts = models.ManyToManyField(Contact, verbose_name=_("contacts"), blank=True, related_name="interactions")
+    contacts = models.ManyToManyField(
+        Contact, verbose_name=_("contacts"), blank=True, related_name="interactions"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -330,10 +345,14 @@ class Interaction(VersionedModel):
         verbose_name = _("contact moment")
         verbose_name_plural = _("contact moments")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["account", "-occurred_at"]), models.Index(fields=["-occurred_at"])]
+        indexes = [
+            models.Index(fields=["account", "-occurred_at"]),
+            models.Index(fields=["-occurred_at"]),
+        ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(satisfaction__isnull=True) | models.Q(satisfaction__gte=1, satisfaction__lte=4),
+                condition=models.Q(satisfaction__isnull=True)
+                | models.Q(satisfaction__gte=1, satisfaction__lte=4),
                 name="interaction_satisfaction_range",
             )
         ]
@@ -345,7 +364,9 @@ class Interaction(VersionedModel):
 class Task(VersionedModel):
     """A follow-up for a user, on an account."""
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="tasks")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="tasks"
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assigned to"),
@@ -398,7 +419,9 @@ class SavedSelection(models.Model):
     widens what anyone sees.
     """
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="selections")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="selections"
+    )
     name = models.CharField(_("name"), max_length=100)
     filters = models.JSONField(_("filters"), default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -407,7 +430,9 @@ class SavedSelection(models.Model):
         verbose_name = _("saved selection")
         verbose_name_plural = _("saved selections")
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="selection_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="selection_name_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name

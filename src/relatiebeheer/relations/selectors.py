@@ -130,18 +130,32 @@ def contact_list(*, actor, account_id: int | None = None, q: str = "") -> QueryS
         qs = qs.filter(account_id=account_id)
     if q:
         for word in q.split():
-            qs = qs.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word))
+            qs = qs.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+            )
     return qs.order_by("last_name", "first_name", "id")
 
 
 def interaction_list(*, actor, account_id: int | None = None) -> QuerySet[Interaction]:
-    qs = Interaction.objects.visible_to(actor).select_related("account", "user").prefetch_related("contacts")
+    qs = (
+        Interaction.objects.visible_to(actor)
+        .select_related("account", "user")
+        .prefetch_related("contacts")
+    )
     if account_id:
         qs = qs.filter(account_id=account_id)
     return qs.order_by("-occurred_at", "-id")
 
 
-def task_list(*, actor, account_id: int | None = None, assignee_id: int | None = None, done: bool | None = None):
+def task_list(
+    *,
+    actor,
+    account_id: int | None = None,
+    assignee_id: int | None = None,
+    done: bool | None = None,
+):
     """Tasks, open and overdue first: by done, then due date (no date last), then id."""
     qs = Task.objects.visible_to(actor).select_related("account", "assignee")
     if account_id:
@@ -173,7 +187,9 @@ def revenue_last_12_months(account_ids: list[int], *, today=None) -> dict[int, D
 def consent_state(contact_ids: list[int]) -> dict[int, dict[str, bool]]:
     """The current consent per contact and purpose (latest statement wins)."""
     state: dict[int, dict[str, bool]] = {pk: {} for pk in contact_ids}
-    rows = ConsentRecord.objects.filter(contact_id__in=contact_ids).order_by("contact_id", "purpose", "recorded_at", "id")
+    rows = ConsentRecord.objects.filter(contact_id__in=contact_ids).order_by(
+        "contact_id", "purpose", "recorded_at", "id"
+    )
     for row in rows.values("contact_id", "purpose", "granted"):
         state[row["contact_id"]][row["purpose"]] = row["granted"]
     return state
@@ -184,8 +200,12 @@ def contacts_with_consent(contacts: QuerySet[Contact], purpose: str) -> QuerySet
 
     Set-based (one correlated subquery), so it works on a whole selection at once.
     """
-    latest = ConsentRecord.objects.filter(contact=OuterRef("pk"), purpose=purpose).order_by("-recorded_at", "-id")
-    return contacts.annotate(consent_granted=Subquery(latest.values("granted")[:1])).filter(consent_granted=True)
+    latest = ConsentRecord.objects.filter(contact=OuterRef("pk"), purpose=purpose).order_by(
+        "-recorded_at", "-id"
+    )
+    return contacts.annotate(consent_granted=Subquery(latest.values("granted")[:1])).filter(
+        consent_granted=True
+    )
 
 
 def has_open_tasks(qs: QuerySet[Account]) -> QuerySet[Account]:

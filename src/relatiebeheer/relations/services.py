@@ -95,16 +95,24 @@ def require_account_writable(actor, account: Account) -> None:
 def _check_manager(actor, manager: User | None, *, current: User | None) -> None:
     """Account managers keep accounts in their own portfolio; only managers reassign."""
     if manager == current or can_manage_portfolios(actor):
-        if manager is not None and manager.role not in {Role.ACCOUNT_MANAGER, Role.SALES_MANAGER, Role.ADMIN}:
+        if manager is not None and manager.role not in {
+            Role.ACCOUNT_MANAGER,
+            Role.SALES_MANAGER,
+            Role.ADMIN,
+        }:
             raise InvalidInput({"manager": [_("This user cannot manage accounts.")]})
         return
     if manager != actor:
-        raise InvalidInput({"manager": [_("Only a sales manager can assign accounts to someone else.")]})
+        raise InvalidInput(
+            {"manager": [_("Only a sales manager can assign accounts to someone else.")]}
+        )
 
 
 def _normalise_account(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("kvk_number"):
-        data["kvk_number"] = "".join(ch for ch in str(data["kvk_number"]) if not ch.isspace() and ch != ".")
+        data["kvk_number"] = "".join(
+            ch for ch in str(data["kvk_number"]) if not ch.isspace() and ch != "."
+        )
     if data.get("vat_number"):
         data["vat_number"] = normalise_vat(str(data["vat_number"]))
     for name in ("name", "city", "street", "postal_code", "industry"):
@@ -115,7 +123,11 @@ def _normalise_account(data: dict[str, Any]) -> dict[str, Any]:
     if data.get("country"):
         data["country"] = str(data["country"]).upper()
     for key in ACCOUNT_FIELDS:
-        if key in data and data[key] is None and key not in {"manager", "parent", "buying_group", "customer_since", "margin"}:
+        if (
+            key in data
+            and data[key] is None
+            and key not in {"manager", "parent", "buying_group", "customer_since", "margin"}
+        ):
             data[key] = ""
     return data
 
@@ -171,7 +183,9 @@ def account_delete(*, actor, account: Account) -> None:
     """Delete an account that has no orders or costs; otherwise archive it instead."""
     require_account_writable(actor, account)
     if account.orders.exists() or account.costs.exists():
-        raise Conflict(_("This account has orders or costs, which must be kept. Archive it instead."))
+        raise Conflict(
+            _("This account has orders or costs, which must be kept. Archive it instead.")
+        )
     with transaction.atomic():
         audit_log(actor=actor, action="account.delete", obj=account)
         account.delete()
@@ -234,7 +248,9 @@ def _normalise_contact(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def contact_create(*, actor, account: Account, data: Mapping[str, Any], interests: Iterable[str] = ()) -> Contact:
+def contact_create(
+    *, actor, account: Account, data: Mapping[str, Any], interests: Iterable[str] = ()
+) -> Contact:
     require_account_writable(actor, account)
     data = _normalise_contact(dict(data))
     contact = Contact(account=account)
@@ -390,7 +406,11 @@ def _check_assignee(account: Account, assignee: User | None) -> None:
 
 
 def task_create(
-    *, actor, account: Account, data: Mapping[str, Any], source_interaction: Interaction | None = None
+    *,
+    actor,
+    account: Account,
+    data: Mapping[str, Any],
+    source_interaction: Interaction | None = None,
 ) -> Task:
     require_account_writable(actor, account)
     data = dict(data)
@@ -399,7 +419,9 @@ def task_create(
     task = Task(account=account, created_by=actor if actor.is_authenticated else None)
     if source_interaction is not None:
         if source_interaction.account_id != account.pk:
-            raise InvalidInput({"source_interaction": [_("The contact moment belongs to another account.")]})
+            raise InvalidInput(
+                {"source_interaction": [_("The contact moment belongs to another account.")]}
+            )
         task.source_interaction = source_interaction
     changed = _task_done_fields(task, apply_changes(task, data, TASK_FIELDS))
     full_clean_or_raise(task)

@@ -16,7 +16,9 @@ def validate_kvk(value: str) -> None:
     """A KvK (Chamber of Commerce) number is 8 digits; it has no check digit."""
     if value and not _KVK.match(value):
         raise ValidationError(
-            _("A KvK number has exactly 8 digits, e.g. 12345678."), code="kvk", params={"value": value}
+            _("A KvK number has exactly 8 digits, e.g. 12345678."),
+            code="kvk",
+            params={"value": value},
         )
 
 

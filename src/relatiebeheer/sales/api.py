@@ -1,6 +1,5 @@
 """API: orders (with lines and credit notes) and cost entries."""
 
-
 import datetime as dt
 from decimal import Decimal
 from typing import Literal
@@ -25,7 +24,9 @@ router = Router(tags=["orders"])
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 OrderStatus = Literal["open", "delivered", "paid", "cancelled"]
-CostCategory = Literal["service", "campaign", "incentive", "gift_event", "account_management", "other"]
+CostCategory = Literal[
+    "service", "campaign", "incentive", "gift_event", "account_management", "other"
+]
 
 
 class In(Schema):
@@ -44,7 +45,13 @@ def _business_date(value):
 class LineIn(In):
     product: Text(200, 1)
     category: Text(100) = ""
-    quantity: Decimal = Field(Decimal("1"), max_digits=12, decimal_places=3, ge=Decimal("-999999999"), le=Decimal("999999999"))
+    quantity: Decimal = Field(
+        Decimal("1"),
+        max_digits=12,
+        decimal_places=3,
+        ge=Decimal("-999999999"),
+        le=Decimal("999999999"),
+    )
     revenue: Money
     cost: Money = Decimal("0.00")
 
@@ -75,8 +82,12 @@ class OrderFields(In):
 
 class OrderIn(OrderFields):
     account_id: Id
-    date: dt.date = Field(description="Order date; a timestamp is taken on its day in Europe/Amsterdam.")
-    revenue: Money | None = Field(None, description="Required without lines; with lines it is their sum.")
+    date: dt.date = Field(
+        description="Order date; a timestamp is taken on its day in Europe/Amsterdam."
+    )
+    revenue: Money | None = Field(
+        None, description="Required without lines; with lines it is their sum."
+    )
     cost_of_goods: Money | None = None
     credit_of_id: Id | None = Field(None, description="Makes this a credit note for that order.")
     lines: list[LineIn] = Field(default_factory=list, max_length=1000)
@@ -123,7 +134,9 @@ def _account(actor, pk: int) -> Account:
     return account
 
 
-@router.get("/orders", response={200: list[OrderOut], **READ_ERRORS}, summary="List orders and credit notes")
+@router.get(
+    "/orders", response={200: list[OrderOut], **READ_ERRORS}, summary="List orders and credit notes"
+)
 @paginate(Pagination)
 def list_orders(request: HttpRequest, filters: Query[OrderQuery]):
     return selectors.order_list(
@@ -135,7 +148,9 @@ def list_orders(request: HttpRequest, filters: Query[OrderQuery]):
     )
 
 
-@router.post("/orders", response={201: OrderOut, **ERRORS}, summary="Record an order or a credit note")
+@router.post(
+    "/orders", response={201: OrderOut, **ERRORS}, summary="Record an order or a credit note"
+)
 def create_order(request: HttpRequest, payload: OrderIn):
     account = _account(request.auth, payload.account_id)
     data = payload.model_dump(exclude={"account_id", "lines", "credit_of_id"})
@@ -164,18 +179,24 @@ def get_order(request: HttpRequest, order_id: Id):
 @router.patch("/orders/{order_id}", response={200: OrderOut, **ERRORS}, summary="Change an order")
 def update_order(request: HttpRequest, order_id: Id, payload: OrderPatch):
     order = selectors.order_get(actor=request.auth, pk=order_id)
-    data = {k: getattr(payload, k) for k in payload.model_fields_set if k not in {"version", "lines"}}
+    data = {
+        k: getattr(payload, k) for k in payload.model_fields_set if k not in {"version", "lines"}
+    }
     for key in ("date", "revenue", "cost_of_goods"):
         if key in data and data[key] is None:
             raise InvalidInput({key: [_("This field cannot be empty.")]})
     lines = [line.model_dump() for line in payload.lines] if payload.lines is not None else None
-    services.order_update(actor=request.auth, order=order, version=payload.version, data=data, lines=lines)
+    services.order_update(
+        actor=request.auth, order=order, version=payload.version, data=data, lines=lines
+    )
     return selectors.order_get(actor=request.auth, pk=order.pk)
 
 
 @router.delete("/orders/{order_id}", response={204: None, **ERRORS}, summary="Delete an order")
 def delete_order(request: HttpRequest, order_id: Id):
-    services.order_delete(actor=request.auth, order=selectors.order_get(actor=request.auth, pk=order_id))
+    services.order_delete(
+        actor=request.auth, order=selectors.order_get(actor=request.auth, pk=order_id)
+    )
     return Status(204, None)
 
 
@@ -222,7 +243,12 @@ class CostQuery(Schema):
     category: CostCategory | None = None
 
 
-@router.get("/costs", response={200: list[CostOut], **READ_ERRORS}, summary="List cost entries", tags=["costs"])
+@router.get(
+    "/costs",
+    response={200: list[CostOut], **READ_ERRORS},
+    summary="List cost entries",
+    tags=["costs"],
+)
 @paginate(Pagination)
 def list_costs(request: HttpRequest, filters: Query[CostQuery]):
     return selectors.cost_list(
@@ -234,29 +260,52 @@ def list_costs(request: HttpRequest, filters: Query[CostQuery]):
     )
 
 
-@router.post("/costs", response={201: CostOut, **ERRORS}, summary="Record a cost entry", tags=["costs"])
+@router.post(
+    "/costs", response={201: CostOut, **ERRORS}, summary="Record a cost entry", tags=["costs"]
+)
 def create_cost(request: HttpRequest, payload: CostIn):
     account = _account(request.auth, payload.account_id)
-    entry = services.cost_entry_create(actor=request.auth, account=account, data=payload.model_dump(exclude={"account_id"}))
+    entry = services.cost_entry_create(
+        actor=request.auth, account=account, data=payload.model_dump(exclude={"account_id"})
+    )
     return Status(201, entry)
 
 
-@router.get("/costs/{cost_id}", response={200: CostOut, **READ_ERRORS}, summary="Read a cost entry", tags=["costs"])
+@router.get(
+    "/costs/{cost_id}",
+    response={200: CostOut, **READ_ERRORS},
+    summary="Read a cost entry",
+    tags=["costs"],
+)
 def get_cost(request: HttpRequest, cost_id: Id):
     return selectors.cost_get(actor=request.auth, pk=cost_id)
 
 
-@router.patch("/costs/{cost_id}", response={200: CostOut, **ERRORS}, summary="Change a cost entry", tags=["costs"])
+@router.patch(
+    "/costs/{cost_id}",
+    response={200: CostOut, **ERRORS},
+    summary="Change a cost entry",
+    tags=["costs"],
+)
 def update_cost(request: HttpRequest, cost_id: Id, payload: CostPatch):
     entry = selectors.cost_get(actor=request.auth, pk=cost_id)
     data = {k: getattr(payload, k) for k in payload.model_fields_set if k != "version"}
     for key in ("date", "category", "amount"):
         if key in data and data[key] is None:
             raise InvalidInput({key: [_("This field cannot be empty.")]})
-    return services.cost_entry_update(actor=request.auth, entry=entry, version=payload.version, data=data)
+    return services.cost_entry_update(
+        actor=request.auth, entry=entry, version=payload.version, data=data
+    )
 
 
-@router.delete("/costs/{cost_id}", response={204: None, **ERRORS}, summary="Delete a cost entry", tags=["costs"])
+@router.delete(
+    "/costs/{cost_id}",
+    response={204: None, **ERRORS},
+    summary="Delete a cost entry",
+    tags=["costs"],
+)
 def delete_cost(request: HttpRequest, cost_id: Id):
-    services.cost_entry_delete(actor=request.auth, entry=selectors.cost_get(actor=request.auth, pk=cost_id))
+    services.cost_entry_delete(
+        actor=request.auth, entry=selectors.cost_get(actor=request.auth, pk=cost_id)
+    )
     return Status(204, None)

@@ -30,14 +30,24 @@ class Order(VersionedModel):
         PAID = "paid", _("Paid")
         CANCELLED = "cancelled", _("Cancelled")
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="orders")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="orders"
+    )
     date = models.DateField(_("order date"))
     number = models.CharField(_("order number"), max_length=40, blank=True)
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    revenue = MoneyField(_("revenue (excl. VAT)"), db_column="revenue_cents", default=Decimal("0.00"))
-    cost_of_goods = MoneyField(_("cost of goods"), db_column="cost_of_goods_cents", default=Decimal("0.00"))
-    vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("21.00"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    revenue = MoneyField(
+        _("revenue (excl. VAT)"), db_column="revenue_cents", default=Decimal("0.00")
+    )
+    cost_of_goods = MoneyField(
+        _("cost of goods"), db_column="cost_of_goods_cents", default=Decimal("0.00")
+    )
+    vat_rate = models.DecimalField(
+        _("VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("21.00")
+    )
     credit_of = models.ForeignKey(
         "self",
         verbose_name=_("corrects order"),
@@ -57,7 +67,9 @@ class Order(VersionedModel):
         indexes = [models.Index(fields=["account", "date"]), models.Index(fields=["date"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"], condition=~models.Q(external_id=""), name="order_external_id_unique"
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="order_external_id_unique",
             ),
             # A credit note carries negative (or zero) amounts; a plain order does not.
             models.CheckConstraint(
@@ -83,7 +95,9 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.CharField(_("product"), max_length=200)
     category = models.CharField(_("product category"), max_length=100, blank=True)
-    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"))
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=12, decimal_places=3, default=Decimal("1")
+    )
     revenue = MoneyField(_("revenue (excl. VAT)"), db_column="revenue_cents")
     cost = MoneyField(_("cost"), db_column="cost_cents", default=Decimal("0.00"))
 
@@ -107,7 +121,9 @@ class CostEntry(VersionedModel):
         ACCOUNT_MANAGEMENT = "account_management", _("Account management")
         OTHER = "other", _("Other")
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="costs")
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="costs"
+    )
     date = models.DateField(_("date"))
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     amount = MoneyField(_("amount (excl. VAT)"), db_column="amount_cents")
@@ -123,7 +139,9 @@ class CostEntry(VersionedModel):
         indexes = [models.Index(fields=["account", "date"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"], condition=~models.Q(external_id=""), name="cost_external_id_unique"
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="cost_external_id_unique",
             )
         ]
 

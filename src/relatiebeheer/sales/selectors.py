@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from relatiebeheer.common.errors import NotFound
 
 from .models import CostEntry, Order
 
 
-def order_list(*, actor, account_id: int | None = None, date_from=None, date_to=None, status: str | None = None):
+def order_list(
+    *, actor, account_id: int | None = None, date_from=None, date_to=None, status: str | None = None
+):
     qs = Order.objects.visible_to(actor).prefetch_related("lines")
     if account_id:
         qs = qs.filter(account_id=account_id)
@@ -23,13 +29,22 @@ def order_list(*, actor, account_id: int | None = None, date_from=None, date_to=
 
 
 def order_get(*, actor, pk: int) -> Order:
-    order = Order.objects.visible_to(actor).select_related("account", "credit_of").filter(pk=pk).first()
+    order = (
+        Order.objects.visible_to(actor).select_related("account", "credit_of").filter(pk=pk).first()
+    )
     if order is None:
         raise NotFound()
     return order
 
 
-def cost_list(*, actor, account_id: int | None = None, date_from=None, date_to=None, category: str | None = None) -> QuerySet[CostEntry]:
+def cost_list(
+    *,
+    actor,
+    account_id: int | None = None,
+    date_from=None,
+    date_to=None,
+    category: str | None = None,
+) -> QuerySet[CostEntry]:
     qs = CostEntry.objects.visible_to(actor)
     if account_id:
         qs = qs.filter(account_id=account_id)
@@ -47,3 +62,31 @@ def cost_get(*, actor, pk: int) -> CostEntry:
     if entry is None:
         raise NotFound()
     return entry
+
+
+def revenue_by_month(
+    *, actor=None, account_ids=None, manager=None, today: date
+) -> list[tuple[date, Decimal]]:
+    """Net revenue per calendar month: the current month and the 11 before it (oldest first).
+
+    Scoped by ``actor`` (what they may see), optionally narrowed to ``account_ids`` or to
+    the accounts ``manager`` manages. Months without orders are listed with 0.
+    """
+    months_back = today.year * 12 + today.month - 1 - 11
+    start, end = date(months_back // 12, months_back % 12 + 1, 1), today
+    qs = Order.objects.visible_to(actor).counting().filter(date__gte=start, date__lte=end)
+    if account_ids is not None:
+        qs = qs.filter(account_id__in=account_ids)
+    if manager is not None:
+        qs = qs.filter(account__manager=manager)
+    totals = {
+        row["month"]: row["total"]
+        for row in qs.annotate(month=TruncMonth("date"))
+        .values("month")
+        .annotate(total=Sum("revenue"))
+    }
+    months, cursor = [], start
+    while cursor <= end:
+        months.append((cursor, totals.get(cursor, Decimal("0.00"))))
+        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+    return months

@@ -23,7 +23,17 @@ from relatiebeheer.relations.services import require_account_writable
 
 from .models import CostEntry, Order, OrderLine
 
-ORDER_FIELDS = ("date", "number", "external_id", "status", "revenue", "cost_of_goods", "vat_rate", "notes", "credit_of")
+ORDER_FIELDS = (
+    "date",
+    "number",
+    "external_id",
+    "status",
+    "revenue",
+    "cost_of_goods",
+    "vat_rate",
+    "notes",
+    "credit_of",
+)
 LINE_FIELDS = ("product", "category", "quantity", "revenue", "cost")
 COST_FIELDS = ("date", "category", "amount", "description", "external_id")
 
@@ -51,7 +61,11 @@ def _apply_line_totals(order: Order, lines: list[OrderLine], data: Mapping[str, 
     errors = {}
     if "revenue" in data and data["revenue"] is not None and Decimal(data["revenue"]) != revenue:
         errors["revenue"] = [_("The revenue must equal the sum of the order lines.")]
-    if "cost_of_goods" in data and data["cost_of_goods"] is not None and Decimal(data["cost_of_goods"]) != cost:
+    if (
+        "cost_of_goods" in data
+        and data["cost_of_goods"] is not None
+        and Decimal(data["cost_of_goods"]) != cost
+    ):
         errors["cost_of_goods"] = [_("The cost of goods must equal the sum of the order lines.")]
     if errors:
         raise InvalidInput(errors)
@@ -62,26 +76,35 @@ def _check_credit_note(order: Order) -> None:
     original = order.credit_of
     if original is None:
         if order.revenue < 0:
-            raise InvalidInput({"revenue": [_("Negative amounts belong on a credit note that names its order.")]})
+            raise InvalidInput(
+                {"revenue": [_("Negative amounts belong on a credit note that names its order.")]}
+            )
         return
     if original.account_id != order.account_id:
-        raise InvalidInput({"credit_of": [_("A credit note corrects an order of the same account.")]})
+        raise InvalidInput(
+            {"credit_of": [_("A credit note corrects an order of the same account.")]}
+        )
     if original.credit_of_id is not None:
-        raise InvalidInput({"credit_of": [_("A credit note corrects an order, not another credit note.")]})
+        raise InvalidInput(
+            {"credit_of": [_("A credit note corrects an order, not another credit note.")]}
+        )
     if order.revenue > 0:
         raise InvalidInput({"revenue": [_("A credit note has a negative (or zero) amount.")]})
-    already = (
-        Order.objects.filter(credit_of=original).exclude(pk=order.pk).counting().aggregate(total=Sum("revenue"))["total"]
-        or Decimal("0.00")
-    )
+    already = Order.objects.filter(credit_of=original).exclude(pk=order.pk).counting().aggregate(
+        total=Sum("revenue")
+    )["total"] or Decimal("0.00")
     if original.revenue + already + order.revenue < 0:
-        raise InvalidInput({"revenue": [_("Credit notes cannot credit more than the order's revenue.")]})
+        raise InvalidInput(
+            {"revenue": [_("Credit notes cannot credit more than the order's revenue.")]}
+        )
 
 
 def _promote_to_customer(account: Account, order: Order) -> None:
     """A prospect that orders becomes a customer (a customer has ordered before)."""
     if account.status == Account.Status.PROSPECT and order.credit_of_id is None:
-        Account.objects.filter(pk=account.pk, status=Account.Status.PROSPECT).update(status=Account.Status.CUSTOMER)
+        Account.objects.filter(pk=account.pk, status=Account.Status.PROSPECT).update(
+            status=Account.Status.CUSTOMER
+        )
     if account.customer_since is None or account.customer_since > order.date:
         Account.objects.filter(pk=account.pk).update(customer_since=order.date)
 
@@ -98,7 +121,9 @@ def order_create(
     order = Order(account=account)
     data = dict(data)
     built = _build_lines(lines) if lines else []
-    changed = apply_changes(order, {k: v for k, v in data.items() if v is not None or k == "credit_of"}, ORDER_FIELDS)
+    changed = apply_changes(
+        order, {k: v for k, v in data.items() if v is not None or k == "credit_of"}, ORDER_FIELDS
+    )
     if built:
         _apply_line_totals(order, built, data)
     full_clean_or_raise(order)
@@ -109,7 +134,13 @@ def order_create(
             line.order = order
         OrderLine.objects.bulk_create(built)
         _promote_to_customer(account, order)
-        audit_log(actor=actor, action="order.create", obj=order, fields=changed, extra={"lines": len(built)})
+        audit_log(
+            actor=actor,
+            action="order.create",
+            obj=order,
+            fields=changed,
+            extra={"lines": len(built)},
+        )
         accounts_changed([account.pk])
     return order
 
@@ -126,7 +157,9 @@ def order_update(
     require_account_writable(actor, order.account)
     data = dict(data)
     if "credit_of" in data and data["credit_of"] != order.credit_of:
-        raise InvalidInput({"credit_of": [_("Make a new credit note instead of changing what it corrects.")]})
+        raise InvalidInput(
+            {"credit_of": [_("Make a new credit note instead of changing what it corrects.")]}
+        )
     changed = apply_changes(order, data, ORDER_FIELDS)
     built = _build_lines(lines) if lines is not None else None
     if built:
@@ -135,9 +168,17 @@ def order_update(
     full_clean_or_raise(order)
     _check_credit_note(order)
     if order.credit_of_id is None:
-        credited = order.credit_notes.counting().aggregate(total=Sum("revenue"))["total"] or Decimal("0.00")
+        credited = order.credit_notes.counting().aggregate(total=Sum("revenue"))[
+            "total"
+        ] or Decimal("0.00")
         if order.revenue + credited < 0:
-            raise InvalidInput({"revenue": [_("The revenue cannot drop below what credit notes already credited.")]})
+            raise InvalidInput(
+                {
+                    "revenue": [
+                        _("The revenue cannot drop below what credit notes already credited.")
+                    ]
+                }
+            )
     with transaction.atomic():
         versioned_update(order, expected_version=version, fields=changed)
         if built is not None:
@@ -174,7 +215,9 @@ def cost_entry_create(*, actor, account: Account, data: Mapping[str, Any]) -> Co
     return entry
 
 
-def cost_entry_update(*, actor, entry: CostEntry, version: int, data: Mapping[str, Any]) -> CostEntry:
+def cost_entry_update(
+    *, actor, entry: CostEntry, version: int, data: Mapping[str, Any]
+) -> CostEntry:
     require_account_writable(actor, entry.account)
     changed = apply_changes(entry, dict(data), COST_FIELDS)
     full_clean_or_raise(entry)

@@ -44,7 +44,9 @@ def account_visibility_q(user, prefix: str = "") -> Q | None:
 def can_change_data(user) -> bool:
     """Whether ``user`` may change customer data at all (read-only users may not)."""
     return bool(
-        user and user.is_authenticated and user.is_active
+        user
+        and user.is_authenticated
+        and user.is_active
         and (user.is_superuser or user.role != Role.READ_ONLY)
     )
 
@@ -52,7 +54,9 @@ def can_change_data(user) -> bool:
 def can_manage_portfolios(user) -> bool:
     """Assign accounts to managers and hand over portfolios: admins and sales managers."""
     return bool(
-        user and user.is_authenticated and user.is_active
+        user
+        and user.is_authenticated
+        and user.is_active
         and (user.is_superuser or user.role in {Role.ADMIN, Role.SALES_MANAGER})
     )
 

@@ -82,7 +82,9 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> User | None:
-        token = cls.objects.active().select_related("user").filter(token_hash=_hash_token(raw)).first()
+        token = (
+            cls.objects.active().select_related("user").filter(token_hash=_hash_token(raw)).first()
+        )
         if token is None:
             return None
         now = timezone.now()

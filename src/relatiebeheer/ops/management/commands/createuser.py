@@ -19,17 +19,23 @@ class Command(ActorCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
-        parser.add_argument("--password", help="Prefer the prompt or RELATIEBEHEER_PASSWORD over this flag.")
+        parser.add_argument(
+            "--password", help="Prefer the prompt or RELATIEBEHEER_PASSWORD over this flag."
+        )
         parser.add_argument("--language", choices=["nl", "en"], default="nl")
 
-    def handle(self, *args, username, role, email, first_name, last_name, password, language, **options):
+    def handle(
+        self, *args, username, role, email, first_name, last_name, password, language, **options
+    ):
         import os
 
         if not is_admin(self.actor):
             raise CommandError("Only an administrator can create users.")
         if User.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username!r} exists already.")
-        password = password or os.environ.get("RELATIEBEHEER_PASSWORD") or getpass.getpass("Password: ")
+        password = (
+            password or os.environ.get("RELATIEBEHEER_PASSWORD") or getpass.getpass("Password: ")
+        )
         user = User(
             username=username,
             email=email,

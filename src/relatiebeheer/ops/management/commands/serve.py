@@ -18,14 +18,16 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
-        parser.add_argument("--with-worker", action="store_true", help="Also run the background worker.")
+        parser.add_argument(
+            "--with-worker", action="store_true", help="Also run the background worker."
+        )
 
     def handle(self, *args, host, port, workers, threads, with_worker, **options):
         from gunicorn.app.base import BaseApplication
 
         worker = None
         if with_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "relatiebeheer.cli", "worker"])  # noqa: S603
+            worker = subprocess.Popen([sys.executable, "-m", "relatiebeheer.cli", "worker"])
 
         class App(BaseApplication):
             def load_config(self):

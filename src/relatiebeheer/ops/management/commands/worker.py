@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between polls.")
         parser.add_argument("--batch", action="store_true", help="Run what is queued, then stop.")
         parser.add_argument("--max-tasks", type=int, default=None)
-        parser.add_argument("--tick", type=float, default=10.0, help="Seconds between scheduler ticks.")
+        parser.add_argument(
+            "--tick", type=float, default=10.0, help="Seconds between scheduler ticks."
+        )
 
     def handle(self, *args, interval, batch, max_tasks, tick, **options):
         worker_id = f"w-{uuid.uuid4().hex[:12]}"

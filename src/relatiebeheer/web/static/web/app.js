@@ -1,0 +1,35 @@
+// Relatiebeheer: progressive enhancement only; every page works without JavaScript.
+// No inline scripts or handlers anywhere, so a strict Content-Security-Policy holds.
+(function () {
+  "use strict";
+  const lang = document.documentElement.lang || "nl";
+  const locale = lang === "en" ? "en-GB" : "nl-NL";
+  const euro = new Intl.NumberFormat(locale, { style: "currency", currency: "EUR", maximumFractionDigits: 0 });
+
+  function renderCharts(root) {
+    if (!window.Chart) return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.rendered) return;
+      const source = document.getElementById(canvas.dataset.source);
+      if (!source) return;
+      const data = JSON.parse(source.textContent);
+      canvas.dataset.rendered = "1";
+      const labels = data.labels.map(function (iso) {
+        const d = new Date(iso + "T00:00:00");
+        return d.toLocaleDateString(locale, { month: "short", year: "2-digit" });
+      });
+      new window.Chart(canvas, {
+        type: canvas.dataset.chart === "revenue" ? "bar" : canvas.dataset.chart,
+        data: { labels: labels, datasets: [{ data: data.values.map(Number), backgroundColor: "#2c5282", borderRadius: 4 }] },
+        options: {
+          responsive: true, maintainAspectRatio: false, animation: false,
+          plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) { return euro.format(ctx.parsed.y); } } } },
+          scales: { y: { beginAtZero: true, suggestedMax: 1000, ticks: { maxTicksLimit: 5, callback: function (v) { return euro.format(v); } }, grid: { color: "#edf1f5" } }, x: { grid: { display: false } } }
+        }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { renderCharts(e.target); });
+})();

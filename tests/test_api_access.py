@@ -18,6 +18,10 @@ OPERATIONS = sorted(
 )
 
 
+# Operations only sales managers and admins may use.
+MANAGER_ONLY = {"/api/v1/portfolios/transfer"}
+
+
 def _url(path: str, ids: dict[str, int]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))
@@ -53,6 +57,8 @@ def test_another_account_manager_sees_nothing_of_the_owners(
     elif method == "get":
         assert response.status_code == 200
         assert response.json_body["count"] == 0
+    elif path in MANAGER_ONLY:
+        assert response.status_code == 403, response.json_body
     else:
         # Creating something on the owner's account: refused as an unknown account.
         assert response.status_code == 422, response.json_body

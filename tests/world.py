@@ -77,6 +77,10 @@ def sample_body(method: str, path: str, world: World) -> dict | None:
             "amount": "5.00",
         },
     }
+    bodies["/api/v1/portfolios/transfer"] = {
+        "from_user_id": world.account.manager_id,
+        "to_user_id": world.account.manager_id,
+    }
     if method == "post":
         return bodies[path]
     return None

@@ -2,6 +2,7 @@
 so the admin writes the same audit rows and obeys the same rules as the web app and API."""
 
 from django.contrib import admin
+from django.db import models
 
 from . import services
 from .models import (
@@ -29,6 +30,7 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["search_text"]
     raw_id_fields = ["parent"]
     exclude = ["search_text"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj, form, change):
         if change:

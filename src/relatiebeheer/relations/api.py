@@ -625,3 +625,29 @@ def delete_task(request: HttpRequest, task_id: Id):
         actor=request.auth, task=selectors.task_get(actor=request.auth, pk=task_id)
     )
     return Status(204, None)
+
+
+# --- portfolios -------------------------------------------------------------------------
+
+
+class PortfolioTransferIn(In):
+    from_user_id: Id
+    to_user_id: Id
+
+
+class PortfolioTransferOut(Schema):
+    accounts_moved: int
+
+
+@router.post(
+    "/portfolios/transfer",
+    response={200: PortfolioTransferOut, **ERRORS},
+    summary="Hand a whole portfolio to another account manager",
+    tags=["accounts"],
+)
+def transfer_portfolio(request: HttpRequest, payload: PortfolioTransferIn):
+    services.require_can_change(request.auth)
+    from_user = _resolve_user(payload.from_user_id, "from_user_id")
+    to_user = _resolve_user(payload.to_user_id, "to_user_id")
+    moved = services.portfolio_transfer(actor=request.auth, from_user=from_user, to_user=to_user)
+    return {"accounts_moved": moved}

@@ -24,7 +24,11 @@ def _entries(po: Path) -> dict[str, dict]:
         if not msgid:
             continue
         strs = [_text(s) for s in re.findall(r'^msgstr(?:\[\d\])? ((?:".*"\n?)+)', block, re.M)]
-        entries[msgid] = {"str": strs, "fuzzy": "#, fuzzy" in block, "plural": "msgid_plural" in block}
+        entries[msgid] = {
+            "str": strs,
+            "fuzzy": "#, fuzzy" in block,
+            "plural": "msgid_plural" in block,
+        }
     return entries
 
 
@@ -54,16 +58,30 @@ def test_compiled_catalogue_matches_the_source(language):
     for msgid, entry in po.items():
         if entry["plural"] or not entry["str"][0]:
             continue
-        assert mo.gettext(msgid) == entry["str"][0], f"{language}: recompile the catalogue ({msgid!r})"
+        assert mo.gettext(msgid) == entry["str"][0], (
+            f"{language}: recompile the catalogue ({msgid!r})"
+        )
 
 
-@pytest.mark.skipif(not shutil.which("xgettext"), reason="NOTICE: xgettext missing; catalogue freshness not checked")
+@pytest.mark.skipif(
+    not shutil.which("xgettext"), reason="NOTICE: xgettext missing; catalogue freshness not checked"
+)
 def test_catalogue_covers_every_string_in_the_code(tmp_path):
     """makemessages on a copy of the code finds no string the catalogue lacks."""
     copy = tmp_path / "relatiebeheer"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "static"))
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "nl", "--no-obsolete", "-i", "core/*"],
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "nl",
+            "--no-obsolete",
+            "-i",
+            "core/*",
+        ],
         cwd=copy,
         check=True,
         capture_output=True,

@@ -38,14 +38,14 @@ class Command(ActorCommand):
                 except ExportTooLarge as exc:
                     Path(file).unlink(missing_ok=True)
                     raise CommandError(str(exc), returncode=2) from exc
+            elif file == "-":
+                for line in csv_lines(columns, rows, lang=lang):
+                    self.stdout.write(line, ending="")
+                return
             else:
-                out = self.stdout if file == "-" else open(file, "w", encoding="utf-8", newline="")
-                count = -1
-                try:
-                    for count, line in enumerate(csv_lines(columns, rows, lang=lang)):
-                        out.write(line, ending="") if file == "-" else out.write(line)
-                finally:
-                    if file != "-":
-                        out.close()
-        if file != "-":
-            self.stdout.write(self.style.SUCCESS(f"Wrote {max(count, 0)} rows to {file}."))
+                count = -1  # the header line is not a row
+                with open(file, "w", encoding="utf-8", newline="") as out:
+                    for line in csv_lines(columns, rows, lang=lang):
+                        out.write(line)
+                        count += 1
+        self.stdout.write(self.style.SUCCESS(f"Wrote {count} rows to {file}."))

@@ -16,6 +16,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "ALLOWED_HOSTS": "crm.example.nl",
     }
     env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
     result = subprocess.run(
         [sys.executable, "-m", "relatiebeheer.cli", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,

@@ -34,7 +34,7 @@ def _web_patterns():
                 if ns in {"admin", "api"} or str(p.pattern).startswith(("admin/", "api/", "i18n/")):
                     continue
                 walk(p.url_patterns, prefix + str(p.pattern), ns)
-            elif isinstance(p, URLPattern) and namespace == "web":
+            elif isinstance(p, URLPattern) and namespace and namespace not in {"admin", "api"}:
                 found.append((p.name, prefix + str(p.pattern)))
 
     walk(resolver.url_patterns)

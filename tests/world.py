@@ -45,7 +45,7 @@ def build_world(owner) -> World:
     )
     interaction = InteractionFactory(account=account, user=owner)
     interaction.contacts.add(contact)
-    return World(
+    world = World(
         account=account,
         contact=contact,
         interaction=interaction,
@@ -53,6 +53,10 @@ def build_world(owner) -> World:
         order=OrderFactory(account=account, date=date(2026, 1, 5), revenue=Decimal("9500.00")),
         cost=CostEntryFactory(account=account),
     )
+    from relatiebeheer.value.services import metrics_recompute
+
+    metrics_recompute(with_prediction=False)
+    return world
 
 
 def sample_body(method: str, path: str, world: World) -> dict | None:
@@ -80,6 +84,12 @@ def sample_body(method: str, path: str, world: World) -> dict | None:
     bodies["/api/v1/portfolios/transfer"] = {
         "from_user_id": world.account.manager_id,
         "to_user_id": world.account.manager_id,
+    }
+    bodies["/api/v1/clv/simple"] = {
+        "order_value": "9500",
+        "margin": "0.15",
+        "orders": 6,
+        "years": 2,
     }
     if method == "post":
         return bodies[path]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "relatiebeheer.organisation",
     "relatiebeheer.relations",
     "relatiebeheer.sales",
+    "relatiebeheer.value",
     "relatiebeheer.api",
     "relatiebeheer.web",
     "relatiebeheer.ops",

@@ -27,6 +27,13 @@ class OrganisationSettings(models.Model):
             "Used for the CLV (W = average order value × margin) when an account has no margin of its own."
         ),
     )
+    discount_rate = models.DecimalField(
+        _("discount rate (% per year)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("3.00"),
+        help_text=_("Inflation or cost of capital, for present values and the predicted CLV."),
+    )
     default_vat_rate = models.DecimalField(
         _("default VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("21.00")
     )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
@@ -100,13 +100,18 @@ def _check_credit_note(order: Order) -> None:
 
 
 def _promote_to_customer(account: Account, order: Order) -> None:
-    """A prospect that orders becomes a customer (a customer has ordered before)."""
-    if account.status == Account.Status.PROSPECT and order.credit_of_id is None:
-        Account.objects.filter(pk=account.pk, status=Account.Status.PROSPECT).update(
-            status=Account.Status.CUSTOMER
-        )
-    if account.customer_since is None or account.customer_since > order.date:
-        Account.objects.filter(pk=account.pk).update(customer_since=order.date)
+    """A prospect that orders becomes a customer (a customer has ordered before), and
+    ``customer_since`` is the date of its first order. Decided in SQL, so a stale
+    in-memory account cannot move the date forward."""
+    if order.credit_of_id is not None:
+        return
+    Account.objects.filter(pk=account.pk, status=Account.Status.PROSPECT).update(
+        status=Account.Status.CUSTOMER
+    )
+    Account.objects.filter(pk=account.pk).filter(
+        Q(customer_since__isnull=True) | Q(customer_since__gt=order.date)
+    ).update(customer_since=order.date)
+    account.refresh_from_db(fields=["status", "customer_since"])
 
 
 def order_create(

@@ -45,11 +45,19 @@ def number(value, places=0):
 
 
 @register.filter
-def percent(value, places=1):
-    """A fraction as a percentage: ``0.153`` → ``15,3 %`` (nl) / ``15.3%`` (en)."""
+def percent(value, places="auto"):
+    """A fraction as a percentage: ``0.153`` → ``15,3 %`` (nl) / ``15.3%`` (en).
+
+    ``places`` fixes the decimals; by default up to one, without a trailing zero
+    (``0.15`` → ``15 %``, ``0.035`` → ``3,5 %``).
+    """
     if value is None or value == "":
         return "–"
-    text = format_number(Decimal(value) * 100, lang=_lang(), places=int(places))
+    number = Decimal(str(value)) * 100
+    if places == "auto":
+        number = number.quantize(Decimal("0.1"))
+        places = 0 if number == number.to_integral_value() else 1
+    text = format_number(number, lang=_lang(), places=int(places))
     return f"{text} %" if _lang() == "nl" else f"{text}%"
 
 

@@ -29,7 +29,9 @@ def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise CommandError(f"--today takes a date as YYYY-MM-DD, not {value!r}.") from exc
+        raise CommandError(
+            f"--today takes a date as YYYY-MM-DD, not {value!r}.", returncode=2
+        ) from exc
 
 
 class Command(ActorCommand):

@@ -14,6 +14,7 @@
       if (!source) return;
       const data = JSON.parse(source.textContent);
       canvas.dataset.rendered = "1";
+      if (canvas.dataset.chart === "pareto") { renderPareto(canvas, data); return; }
       const labels = data.labels.map(function (iso) {
         const d = new Date(iso + "T00:00:00");
         return d.toLocaleDateString(locale, { month: "short", year: "2-digit" });
@@ -27,6 +28,23 @@
           scales: { y: { beginAtZero: true, suggestedMax: 1000, ticks: { maxTicksLimit: 5, callback: function (v) { return euro.format(v); } }, grid: { color: "#edf1f5" } }, x: { grid: { display: false } } }
         }
       });
+    });
+  }
+
+  const percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+
+  function renderPareto(canvas, points) {
+    new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: points.map(function (p) { return percent.format(p.accounts); }),
+        datasets: [{ data: points.map(function (p) { return p.profit; }), borderColor: "#2c5282", backgroundColor: "rgba(44,82,130,.12)", fill: true, pointRadius: 0, tension: .2 }]
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) { return percent.format(ctx.parsed.y); } } } },
+        scales: { y: { min: 0, max: 1, ticks: { callback: function (v) { return percent.format(v); } } }, x: { ticks: { maxTicksLimit: 6 } } }
+      }
     });
   }
 

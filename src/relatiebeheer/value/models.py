@@ -1,0 +1,95 @@
+"""The metric snapshot: per-account figures computed set-based, replaced atomically.
+
+A full recompute writes every row of ``AccountMetrics`` again inside one transaction
+(readers keep seeing the previous snapshot until it commits) and records the
+population statistics it used in a ``MetricsRun``: the RFM distributions and the
+pyramid cut-offs, and the BG/NBD and Gamma-Gamma parameters. Refreshing a few changed
+accounts in between scores them against that run, so their figures stay comparable.
+
+Amounts are integer cents; ``Decimal`` euros through the ``MoneyField``.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from relatiebeheer.common.fields import MoneyField
+
+from .labels import PYRAMID_CHOICES, SEGMENT_CHOICES
+
+
+class MetricsRun(models.Model):
+    computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    as_of = models.DateField(_("as of"))
+    accounts = models.PositiveIntegerField(_("accounts"), default=0)
+    seconds = models.FloatField(_("seconds (SQL part)"), default=0)
+    fit_seconds = models.FloatField(_("seconds (prediction fit)"), default=0)
+    # Population statistics of this run (see value.compute).
+    stats = models.JSONField(default=dict)
+    # BG/NBD and Gamma-Gamma parameters, or why there is no prediction.
+    prediction = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("metrics run")
+        verbose_name_plural = _("metrics runs")
+        ordering = ["-computed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.accounts})"
+
+
+class AccountMetrics(models.Model):
+    """One row per account with the figures the value pages, lists and reports read."""
+
+    account = models.OneToOneField(
+        "relations.Account", on_delete=models.CASCADE, primary_key=True, related_name="metrics"
+    )
+    run = models.ForeignKey(MetricsRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    as_of = models.DateField()
+    # Orders (credit notes are not orders; cancelled orders count nowhere).
+    orders = models.PositiveIntegerField(default=0)
+    orders_12m = models.PositiveIntegerField(default=0)
+    first_order = models.DateField(null=True)
+    last_order = models.DateField(null=True)
+    revenue_total = MoneyField(db_column="revenue_total_cents", default=0)
+    profit_total = MoneyField(db_column="profit_total_cents", default=0)
+    revenue_12m = MoneyField(db_column="revenue_12m_cents", default=0)
+    profit_12m = MoneyField(db_column="profit_12m_cents", default=0)
+    revenue_this_year = MoneyField(db_column="revenue_this_year_cents", default=0)
+    revenue_last_year = MoneyField(db_column="revenue_last_year_cents", default=0)
+    # Customer value = revenue − cost of goods − cost entries − contact time × hourly cost.
+    value_this_year = MoneyField(db_column="value_this_year_cents", default=0)
+    value_last_year = MoneyField(db_column="value_last_year_cents", default=0)
+    costs_since_first_order = MoneyField(db_column="costs_since_first_order_cents", default=0)
+    # Simple CLV over the relationship so far: W = average order value × margin, A = orders.
+    margin = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    average_order_value = MoneyField(db_column="average_order_value_cents", null=True)
+    profit_per_order = MoneyField(db_column="profit_per_order_cents", null=True)
+    period_years = models.PositiveSmallIntegerField(null=True)
+    clv = MoneyField(db_column="clv_cents", null=True)
+    clv_per_year = MoneyField(db_column="clv_per_year_cents", null=True)
+    # RFM (1–5; 0 without orders) and the named segment; pyramid level by 12-month profit.
+    recency_days = models.PositiveIntegerField(null=True)
+    rfm_r = models.PositiveSmallIntegerField(default=0)
+    rfm_f = models.PositiveSmallIntegerField(default=0)
+    rfm_m = models.PositiveSmallIntegerField(default=0)
+    segment = models.CharField(
+        max_length=30, choices=SEGMENT_CHOICES, default="no_orders", db_index=True
+    )
+    pyramid_level = models.CharField(
+        max_length=10, choices=PYRAMID_CHOICES, default="inactive", db_index=True
+    )
+    # Prediction (BG/NBD + Gamma-Gamma); null when the book is too small to fit.
+    p_alive = models.FloatField(null=True)
+    expected_orders_52w = models.FloatField(null=True)
+    predicted_clv = MoneyField(db_column="predicted_clv_cents", null=True)
+
+    class Meta:
+        verbose_name = _("account metrics")
+        verbose_name_plural = _("account metrics")
+        indexes = [
+            models.Index(fields=["-value_this_year"], name="metrics_value_idx"),
+            models.Index(fields=["-profit_12m"], name="metrics_profit12_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics {self.account_id}"

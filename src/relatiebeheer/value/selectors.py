@@ -1,0 +1,277 @@
+"""Reads of customer value: one account's figures, and the value-management lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from relatiebeheer.core.clv import present_value
+from relatiebeheer.core.money import from_cents
+from relatiebeheer.core.value import investment_versus_clv
+from relatiebeheer.organisation.models import OrganisationSettings
+from relatiebeheer.relations.models import Account
+
+from .compute import compute
+from .models import AccountMetrics, MetricsRun
+
+
+@dataclass(frozen=True)
+class ValueCard:
+    """What the account page's value card shows (money live, scores from the snapshot)."""
+
+    orders: int
+    revenue_total: Decimal
+    average_order_value: Decimal | None
+    margin: Decimal  # a fraction: 0.15 = 15 %
+    profit_per_order: Decimal | None
+    period_years: int | None
+    clv: Decimal | None
+    clv_per_year: Decimal | None
+    present_value: object | None
+    discount_rate: Decimal
+    value_this_year: Decimal
+    value_last_year: Decimal
+    investment: object | None
+    snapshot: AccountMetrics | None
+    prediction_reason: dict | None
+
+
+def value_card(account: Account, *, today: date | None = None) -> ValueCard:
+    """The value figures of one account, computed now from its orders and costs."""
+    today = today or timezone.localdate()
+    settings = OrganisationSettings.load()
+    c = compute(today, [account.pk], score=False).columns
+    has_orders = bool(c["has_orders"][0])
+    clv = from_cents(int(c["clv"][0])) if has_orders else None
+    years = int(c["period_years"][0]) if has_orders else None
+    rate = settings.discount_rate / 100
+    pv = present_value(clv, years=years, rate=rate) if has_orders and clv > 0 else None
+    costs = from_cents(int(c["costs_since_first_order"][0]))
+    investment = investment_versus_clv(clv=clv, investment=costs) if has_orders else None
+    snapshot = AccountMetrics.objects.filter(account=account).first()
+    run = MetricsRun.objects.order_by("-computed_at", "-id").only("prediction").first()
+    reason = None
+    if run is not None and not run.prediction.get("available"):
+        reason = run.prediction
+    return ValueCard(
+        orders=int(c["orders"][0]),
+        revenue_total=from_cents(int(c["revenue_total"][0])),
+        average_order_value=from_cents(int(c["average_order_value"][0])) if has_orders else None,
+        margin=Decimal(int(c["margin_bp"][0])) / 10000,
+        profit_per_order=from_cents(int(c["profit_per_order"][0])) if has_orders else None,
+        period_years=years,
+        clv=clv,
+        clv_per_year=from_cents(int(c["clv_per_year"][0])) if has_orders else None,
+        present_value=pv,
+        discount_rate=rate,
+        value_this_year=from_cents(int(c["value_this_year"][0])),
+        value_last_year=from_cents(int(c["value_last_year"][0])),
+        investment=investment,
+        snapshot=snapshot,
+        prediction_reason=reason,
+    )
+
+
+def metrics_for(actor):
+    """Snapshot rows of the accounts ``actor`` may see (with the account joined)."""
+    return AccountMetrics.objects.filter(
+        account__in=Account.objects.visible_to(actor)
+    ).select_related("account", "account__manager")
+
+
+def value_overview(actor) -> dict:
+    """Figures for the customer-value page, computed in the database."""
+    rows = metrics_for(actor)
+    totals = rows.aggregate(
+        accounts=Count("account"),
+        with_orders=Count("account", filter=Q(orders__gt=0)),
+        profit_12m=Sum("profit_12m"),
+        value_this_year=Sum("value_this_year"),
+        clv=Sum("clv"),
+        predicted=Sum("predicted_clv"),
+    )
+    return totals
+
+
+# --- value management -------------------------------------------------------------------
+
+ADVICE = {
+    # segment → (advice key, more/less/keep)
+    "champions": "keep",
+    "loyal": "keep",
+    "potential_loyalist": "more",
+    "new": "more",
+    "promising": "more",
+    "need_attention": "more",
+    "about_to_sleep": "more",
+    "at_risk": "more",
+    "cannot_lose": "more",
+    "hibernating": "less",
+    "lost": "less",
+}
+
+
+def retention(
+    actor, *, years: int = 4, today: date | None = None
+) -> list[tuple[int, Decimal | None, int]]:
+    """Per year: the share of last year's ordering accounts that ordered again this year.
+
+    Returns (year, share or None, accounts that ordered that year), oldest first.
+    Counted in the database (distinct account per year), over the accounts ``actor``
+    may see.
+    """
+    from django.db.models.functions import ExtractYear
+
+    from relatiebeheer.core.value import retention_by_year
+    from relatiebeheer.sales.models import Order
+
+    today = today or timezone.localdate()
+    first_year = today.year - years
+    rows = (
+        Order.objects.visible_to(actor)
+        .counting()
+        .filter(credit_of__isnull=True, date__gte=date(first_year, 1, 1), date__lte=today)
+        .annotate(year=ExtractYear("date"))
+        .values_list("year", "account_id")
+        .distinct()
+    )
+    by_year: dict[int, set[int]] = {}
+    for year, account_id in rows.iterator(chunk_size=10_000):
+        by_year.setdefault(year, set()).add(account_id)
+    shares = retention_by_year(by_year) if by_year else {}
+    return [
+        (year, shares.get(year), len(by_year.get(year, ())))
+        for year in range(first_year + 1, today.year + 1)
+    ]
+
+
+def pareto(actor, *, points: int = 50) -> dict:
+    """Share of 12-month profit from the top 20 % of accounts, and a curve to draw it.
+
+    Ranked by profit descending, then account id (the core's rule); the top is
+    ceil(20 % × n) of the accounts with orders in the last 12 months.
+    """
+    import math
+
+    import numpy as np
+
+    rows = list(
+        metrics_for(actor)
+        .filter(orders_12m__gt=0)
+        .order_by("-profit_12m", "account_id")
+        .values_list("profit_12m", flat=True)
+    )
+    if not rows:
+        return {"accounts": 0, "share": None, "curve": []}
+    cents = np.array([int(v * 100) for v in rows], dtype=np.int64)
+    total = int(cents.sum())
+    top = math.ceil(0.2 * cents.size)
+    share = Decimal(int(cents[:top].sum())) / Decimal(total) if total > 0 else None
+    cumulative = np.cumsum(cents)
+    steps = np.unique(np.linspace(1, cents.size, min(points, cents.size)).round().astype(int))
+    curve = [
+        {
+            "accounts": float(k / cents.size),
+            "profit": float(cumulative[k - 1] / total) if total > 0 else 0.0,
+        }
+        for k in steps
+    ]
+    return {"accounts": int(cents.size), "top": top, "share": share, "curve": curve}
+
+
+def pyramid(actor) -> list[dict]:
+    from .labels import PYRAMID_CHOICES
+
+    rows = {
+        row["pyramid_level"]: row
+        for row in metrics_for(actor)
+        .order_by()
+        .values("pyramid_level")
+        .annotate(accounts=Count("account"), profit=Sum("profit_12m"), revenue=Sum("revenue_12m"))
+    }
+    total_profit = sum((r["profit"] or 0 for r in rows.values()), Decimal(0))
+    levels = []
+    for key, label in PYRAMID_CHOICES:
+        row = rows.get(key, {})
+        profit = row.get("profit") or Decimal("0.00")
+        levels.append(
+            {
+                "key": key,
+                "label": label,
+                "accounts": row.get("accounts", 0),
+                "profit": profit,
+                "share": (profit / total_profit) if total_profit > 0 else None,
+            }
+        )
+    return levels
+
+
+def rfm_grid(actor) -> dict:
+    """Counts per segment, and per (R, FM) cell for the 5 × 5 grid."""
+    from .labels import SEGMENT_CHOICES
+
+    segments = dict(
+        metrics_for(actor)
+        .order_by()
+        .values_list("segment")
+        .annotate(n=Count("account"))
+        .values_list("segment", "n")
+    )
+    return {
+        "segments": [
+            {
+                "key": key,
+                "label": label,
+                "accounts": segments.get(key, 0),
+                "advice": ADVICE.get(key),
+            }
+            for key, label in SEGMENT_CHOICES
+        ]
+    }
+
+
+def high_value_at_risk(actor, *, limit: int = 10):
+    """Valuable accounts that are slipping: at risk / cannot lose, or P(alive) below 50 %."""
+    return (
+        metrics_for(actor)
+        .filter(Q(segment__in=["at_risk", "cannot_lose"]) | Q(p_alive__lt=0.5, orders__gt=1))
+        .filter(clv__gt=0)
+        .order_by("-clv", "account_id")[:limit]
+    )
+
+
+def ranking(actor, *, order: str = "-value_this_year", limit: int = 25):
+    allowed = {"-value_this_year", "-clv", "-predicted_clv", "-profit_12m", "-revenue_12m"}
+    order = order if order in allowed else "-value_this_year"
+    return metrics_for(actor).order_by(order, "account_id")[:limit]
+
+
+def acquisition_budgets(actor, *, limit: int = 15) -> list[dict]:
+    """Per industry: the average CLV per year of its customers — what one new customer
+    of that kind may cost to win (the lesson: the CLV is the most you may spend)."""
+    from django.db.models import Avg
+
+    rows = (
+        metrics_for(actor)
+        .filter(orders__gt=0)
+        .exclude(account__industry="")
+        .values("account__industry")
+        .annotate(accounts=Count("account"), budget=Avg("clv_per_year"), clv=Avg("clv"))
+        .order_by("-budget")[:limit]
+    )
+    from relatiebeheer.core.money import quantize_money
+
+    return [
+        {
+            "industry": r["account__industry"],
+            "accounts": r["accounts"],
+            # Avg over a cents column is a number of cents (float or Decimal by database).
+            "budget": quantize_money(Decimal(str(r["budget"] or 0)) / 100),
+            "clv": quantize_money(Decimal(str(r["clv"] or 0)) / 100),
+        }
+        for r in rows
+    ]

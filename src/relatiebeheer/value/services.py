@@ -1,0 +1,178 @@
+"""Recomputing and refreshing the metric snapshot."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from relatiebeheer.audit.services import audit_log
+
+from .compute import Computed, compute, predict
+from .models import AccountMetrics, MetricsRun
+
+logger = logging.getLogger(__name__)
+
+# A refresh of more accounts than this recomputes everything (one pass is cheaper).
+FULL_RECOMPUTE_ABOVE = 2000
+
+COLUMNS = [
+    ("account_id", "account_id", "int"),
+    ("run_id", None, "run"),
+    ("as_of", None, "as_of"),
+    ("orders", "orders", "int"),
+    ("orders_12m", "orders_12m", "int"),
+    ("first_order", "first_order", "date"),
+    ("last_order", "last_order", "date"),
+    ("revenue_total_cents", "revenue_total", "int"),
+    ("profit_total_cents", "profit_total", "int"),
+    ("revenue_12m_cents", "revenue_12m", "int"),
+    ("profit_12m_cents", "profit_12m", "int"),
+    ("revenue_this_year_cents", "revenue_this_year", "int"),
+    ("revenue_last_year_cents", "revenue_last_year", "int"),
+    ("value_this_year_cents", "value_this_year", "int"),
+    ("value_last_year_cents", "value_last_year", "int"),
+    ("costs_since_first_order_cents", "costs_since_first_order", "int"),
+    ("margin", "margin_bp", "margin"),
+    ("average_order_value_cents", "average_order_value", "int_if_orders"),
+    ("profit_per_order_cents", "profit_per_order", "int_if_orders"),
+    ("period_years", "period_years", "int_if_orders"),
+    ("clv_cents", "clv", "int_if_orders"),
+    ("clv_per_year_cents", "clv_per_year", "int_if_orders"),
+    ("recency_days", "recency_days", "int_if_orders"),
+    ("rfm_r", "rfm_r", "int"),
+    ("rfm_f", "rfm_f", "int"),
+    ("rfm_m", "rfm_m", "int"),
+    ("segment", "segment", "str"),
+    ("pyramid_level", "pyramid_level", "str"),
+    ("p_alive", "p_alive", "float"),
+    ("expected_orders_52w", "expected_orders_52w", "float"),
+    ("predicted_clv_cents", "predicted_clv", "float_cents"),
+]
+
+
+def _rows(computed: Computed, run_id: int):
+    """Snapshot rows as tuples of plain Python values (columns as in ``COLUMNS``)."""
+    c = computed.columns
+    has = c["has_orders"]
+    as_of = computed.as_of
+    converted = []
+    for _column, key, kind in COLUMNS:
+        if kind == "run":
+            converted.append([run_id] * computed.account_ids.size)
+        elif kind == "as_of":
+            converted.append([as_of] * computed.account_ids.size)
+        elif kind == "int":
+            converted.append(np.asarray(c[key], dtype=np.int64).tolist())
+        elif kind == "int_if_orders":
+            values = np.asarray(c[key], dtype=np.int64).tolist()
+            converted.append([v if h else None for v, h in zip(values, has.tolist(), strict=True)])
+        elif kind == "margin":
+            converted.append([f"{v // 100}.{v % 100:02d}" for v in np.asarray(c[key]).tolist()])
+        elif kind == "date":
+            converted.append([None if np.isnat(d) else d.item() for d in c[key]])
+        elif kind == "str":
+            converted.append([str(v) for v in c[key]])
+        elif kind == "float":
+            converted.append(
+                [
+                    None if np.isnan(v) else float(v)
+                    for v in np.asarray(c[key], dtype=float).tolist()
+                ]
+            )
+        elif kind == "float_cents":
+            converted.append(
+                [None if np.isnan(v) else int(v) for v in np.asarray(c[key], dtype=float).tolist()]
+            )
+    return list(zip(*converted, strict=True))
+
+
+def _write(computed: Computed, run_id: int, *, replace_all: bool) -> None:
+    table = AccountMetrics._meta.db_table
+    names = [name for name, _key, _kind in COLUMNS]
+    rows = _rows(computed, run_id)
+    with connection.cursor() as cursor:
+        if replace_all:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        else:
+            ids = [int(pk) for pk in computed.account_ids]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cursor.execute(
+                    f"DELETE FROM {connection.ops.quote_name(table)} WHERE account_id IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                    chunk,
+                )
+        if connection.vendor == "postgresql":
+            _copy_postgres(cursor, table, names, rows)
+        else:
+            placeholders = ", ".join(["%s"] * len(names))
+            cursor.executemany(
+                f"INSERT INTO {connection.ops.quote_name(table)} ({', '.join(names)}) VALUES ({placeholders})",  # noqa: S608
+                rows,
+            )
+
+
+def _copy_postgres(cursor, table: str, names: list[str], rows) -> None:
+    raw = cursor.cursor  # psycopg cursor under Django's wrapper
+    with raw.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def metrics_recompute(
+    *, actor=None, as_of: date | None = None, with_prediction: bool = True
+) -> MetricsRun:
+    """Recompute every account's metrics and replace the snapshot in one transaction.
+
+    Readers see the previous snapshot until the new one commits; a recompute that is
+    killed half-way leaves the previous snapshot as it was.
+    """
+    started = time.perf_counter()
+    computed = compute(as_of)
+    if with_prediction:
+        predict(computed)
+    return store_snapshot(computed, actor=actor, started=started)
+
+
+def store_snapshot(computed: Computed, *, actor=None, started: float) -> MetricsRun:
+    """Replace every snapshot row with ``computed`` and record the run, in one transaction."""
+    with transaction.atomic():
+        run = MetricsRun.objects.create(
+            as_of=computed.as_of,
+            accounts=computed.account_ids.size,
+            stats=computed.stats,
+            prediction=computed.prediction,
+        )
+        _write(computed, run.pk, replace_all=True)
+        elapsed = time.perf_counter() - started
+        MetricsRun.objects.filter(pk=run.pk).update(
+            seconds=elapsed - computed.fit_seconds, fit_seconds=computed.fit_seconds
+        )
+        if actor is not None:
+            audit_log(
+                actor=actor, action="metrics.recompute", obj=run, extra={"accounts": run.accounts}
+            )
+    run.refresh_from_db()
+    return run
+
+
+def metrics_refresh_accounts(account_ids: list[int], *, as_of: date | None = None) -> int:
+    """Refresh the snapshot rows of ``account_ids`` against the latest full run.
+
+    Falls back to a full recompute when there is no run yet or the list is long.
+    """
+    run = MetricsRun.objects.order_by("-computed_at", "-id").first()
+    if run is None or len(account_ids) > FULL_RECOMPUTE_ABOVE:
+        return metrics_recompute(as_of=as_of).accounts
+    computed = compute(as_of or timezone.localdate(), sorted(set(account_ids)), run_stats=run.stats)
+    predict(computed, params=run.prediction)
+    with transaction.atomic():
+        _write(computed, run.pk, replace_all=False)
+    return int(computed.account_ids.size)
+
+
+__all__ = ["metrics_recompute", "metrics_refresh_accounts", "store_snapshot"]

@@ -1,0 +1,165 @@
+"""Customer value in the database: the snapshot, the hook, the value card."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from relatiebeheer.core.clv import simple_clv
+from relatiebeheer.sales.services import order_update
+from relatiebeheer.value.compute import compute, round_half_up_div
+from relatiebeheer.value.models import AccountMetrics, MetricsRun
+from relatiebeheer.value.selectors import value_card
+from relatiebeheer.value.services import metrics_recompute, metrics_refresh_accounts
+
+from .factories import AccountFactory, CostEntryFactory, InteractionFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 11, 27)
+BIJENKORF_ORDERS = ["9200", "9800", "9500", "9100", "9900", "9500"]
+
+
+@pytest.fixture
+def bijenkorf(owner):
+    account = AccountFactory(name="de Bijenkorf", manager=owner, margin=Decimal("15.00"))
+    first = TODAY - timedelta(days=700)
+    for i, amount in enumerate(BIJENKORF_ORDERS):
+        revenue = Decimal(amount)
+        OrderFactory(
+            account=account,
+            date=first + timedelta(days=i * 130),
+            revenue=revenue,
+            cost_of_goods=revenue * Decimal("0.85"),
+        )
+    return account
+
+
+def test_bijenkorf_clv_comes_out_as_in_the_lesson(bijenkorf):
+    card = value_card(bijenkorf, today=TODAY)
+    assert card.orders == 6
+    assert card.average_order_value == Decimal("9500.00")
+    assert card.margin == Decimal("0.15")
+    assert card.profit_per_order == Decimal("1425.00")
+    assert card.period_years == 2
+    assert card.clv == Decimal("8550.00")
+    assert card.present_value.present_value == Decimal("8180.08")
+
+
+def test_adding_600_to_one_order_moves_the_clv_to_8640(bijenkorf, owner):
+    order = bijenkorf.orders.order_by("date").first()
+    order_update(
+        actor=owner, order=order, version=order.version, data={"revenue": order.revenue + 600}
+    )
+    assert value_card(bijenkorf, today=TODAY).clv == Decimal("8640.00")
+
+
+def test_snapshot_matches_the_core_formula(bijenkorf):
+    metrics_recompute(as_of=TODAY)
+    row = AccountMetrics.objects.get(account=bijenkorf)
+    expected = simple_clv(
+        average_order_value=Decimal("9500"), margin=Decimal("0.15"), orders=6, years=2
+    )
+    assert row.clv == expected.clv == Decimal("8550.00")
+    assert row.profit_per_order == Decimal("1425.00")
+    assert row.period_years == 2
+    assert row.revenue_total == Decimal("57000.00")
+
+
+def test_customer_value_subtracts_costs_and_contact_time(owner):
+    from relatiebeheer.organisation.models import OrganisationSettings
+
+    settings = OrganisationSettings.load()
+    settings.hourly_cost = Decimal("60.00")
+    settings.save()
+    account = AccountFactory(manager=owner)
+    OrderFactory(
+        account=account,
+        date=date(2026, 3, 1),
+        revenue=Decimal("1000.00"),
+        cost_of_goods=Decimal("600.00"),
+    )
+    OrderFactory(
+        account=account,
+        date=date(2025, 3, 1),
+        revenue=Decimal("500.00"),
+        cost_of_goods=Decimal("300.00"),
+    )
+    CostEntryFactory(account=account, date=date(2026, 4, 1), amount=Decimal("50.00"))
+    from django.utils import timezone as tz
+
+    InteractionFactory(
+        account=account, duration_minutes=30, occurred_at=tz.make_aware(tz.datetime(2026, 5, 1, 10))
+    )
+    card = value_card(account, today=TODAY)
+    assert card.value_this_year == Decimal("1000.00") - Decimal("600.00") - Decimal(
+        "50.00"
+    ) - Decimal("30.00")
+    assert card.value_last_year == Decimal("200.00")
+
+
+def test_credit_notes_lower_revenue_but_are_not_orders(owner):
+    account = AccountFactory(manager=owner)
+    order = OrderFactory(account=account, date=date(2026, 1, 10), revenue=Decimal("1000.00"))
+    OrderFactory(
+        account=account,
+        date=date(2026, 1, 20),
+        revenue=Decimal("-200.00"),
+        cost_of_goods=Decimal("0"),
+        credit_of=order,
+    )
+    c = compute(TODAY, [account.pk], score=False).columns
+    assert int(c["orders"][0]) == 1
+    assert int(c["revenue_total"][0]) == 80000
+
+
+def test_account_without_orders_has_no_clv(owner):
+    account = AccountFactory(manager=owner)
+    card = value_card(account, today=TODAY)
+    assert card.clv is None and card.orders == 0
+
+
+def test_recompute_replaces_the_snapshot_and_scores_rfm(owner):
+    accounts = [AccountFactory(manager=owner) for _ in range(10)]
+    for i, account in enumerate(accounts):
+        for k in range(i):
+            OrderFactory(
+                account=account,
+                date=TODAY - timedelta(days=10 * (10 - i) + k),
+                revenue=Decimal(100 * (i + 1)),
+            )
+    run = metrics_recompute(as_of=TODAY)
+    assert run.accounts == 10
+    rows = {m.account_id: m for m in AccountMetrics.objects.all()}
+    assert rows[accounts[0].pk].segment == "no_orders"
+    assert all(1 <= rows[a.pk].rfm_r <= 5 for a in accounts[1:])
+    assert rows[accounts[9].pk].rfm_f == 5 and rows[accounts[1].pk].rfm_f == 1
+    assert run.prediction["available"] is False  # a ten-account book is too small to fit
+    again = metrics_recompute(as_of=TODAY)
+    assert AccountMetrics.objects.count() == 10
+    assert set(AccountMetrics.objects.values_list("run_id", flat=True)) == {again.pk}
+
+
+def test_refreshing_one_account_scores_it_against_the_last_run(owner):
+    accounts = [AccountFactory(manager=owner) for _ in range(5)]
+    for i, account in enumerate(accounts):
+        OrderFactory(
+            account=account, date=TODAY - timedelta(days=5), revenue=Decimal(100 * (i + 1))
+        )
+    metrics_recompute(as_of=TODAY)
+    before = AccountMetrics.objects.get(account=accounts[0])
+    OrderFactory(account=accounts[0], date=TODAY - timedelta(days=1), revenue=Decimal("10000.00"))
+    metrics_refresh_accounts([accounts[0].pk], as_of=TODAY)
+    after = AccountMetrics.objects.get(account=accounts[0])
+    assert after.revenue_total == Decimal("10100.00")
+    assert after.rfm_m == 5 and before.rfm_m == 1
+    assert MetricsRun.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [(5, 10, 1), (4, 10, 0), (-5, 10, -1), (15, 10, 2), (25, 10, 3)],
+)
+def test_integer_rounding_is_half_up(numerator, denominator, expected):
+    import numpy as np
+
+    assert int(round_half_up_div(np.array([numerator]), denominator)[0]) == expected

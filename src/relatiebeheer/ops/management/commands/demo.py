@@ -89,6 +89,10 @@ class Command(ActorCommand):
             summary = story.load(actor=self.actor, today=day)
         except (story.DemoError, DomainError) as exc:
             raise CommandError(f"The demo was not loaded (nothing was changed): {exc}") from exc
+        # The value pages read the metric snapshot: fill it now rather than wait for the worker.
+        from relatiebeheer.value.services import metrics_recompute
+
+        metrics_recompute(actor=self.actor, as_of=day)
         seconds = time.perf_counter() - started
         accounts = ", ".join(
             f"{count} {status.replace('_', ' ')}" for status, count in summary.accounts.items()

@@ -41,8 +41,8 @@ run: migrate
 
 ## make test: set up the dev environment and a browser, then lint and run every test
 test: dev-venv browsers
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/relatiebeheer makemigrations --check --dry-run -v 1
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
@@ -58,12 +58,12 @@ browsers:
 	fi
 
 lint: dev-venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 ## Compile the translations after editing the .po files
 messages: dev-venv
-	cd src/relatiebeheer && ../../$(BIN)/relatiebeheer makemessages -l nl -l en --no-obsolete && ../../$(BIN)/relatiebeheer compilemessages
+	$(BIN)/python scripts/messages.py
 
 fuzz: dev-venv
 	RELATIEBEHEER_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest tests/fuzz -p no:xdist

@@ -11,7 +11,13 @@ import sys
 
 
 def unquote(block: str) -> str:
-    return "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', block)).encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+    return (
+        "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', block))
+        .encode()
+        .decode("unicode_escape")
+        .encode("latin-1")
+        .decode("utf-8")
+    )
 
 
 def quote(text: str) -> str:

@@ -102,7 +102,9 @@ def test_generated_data_is_valid_and_counted():
     accounts = list(Account.objects.all())
     # search_text is what refresh_search_text() makes
     for account in accounts:
-        expected = normalise_search(account.name, account.city, account.postal_code, account.kvk_number)
+        expected = normalise_search(
+            account.name, account.city, account.postal_code, account.kvk_number
+        )
         assert account.search_text == expected
     # KvK numbers are 8 digits and unique, VAT numbers valid
     kvks = [a.kvk_number for a in accounts]
@@ -110,7 +112,11 @@ def test_generated_data_is_valid_and_counted():
     assert all(eu_vat.is_valid(a.vat_number) for a in accounts if a.vat_number)
 
     # customer since the first order; customers (and key accounts) are those with orders
-    first = dict(Order.objects.values("account_id").annotate(first=Min("date")).values_list("account_id", "first"))
+    first = dict(
+        Order.objects.values("account_id")
+        .annotate(first=Min("date"))
+        .values_list("account_id", "first")
+    )
     for account in accounts:
         assert account.customer_since == first.get(account.pk)
         assert (account.status != Account.Status.PROSPECT) == (account.pk in first)
@@ -123,7 +129,9 @@ def test_generated_data_is_valid_and_counted():
         assert 0.095 <= 1 - order.cost_of_goods / order.revenue <= 0.505
     assert Order.objects.filter(status="paid").count() > 1500
     # a long tail: some accounts order a lot, some never
-    per_account = sorted(Order.objects.values("account_id").annotate(n=Count("id")).values_list("n", flat=True))
+    per_account = sorted(
+        Order.objects.values("account_id").annotate(n=Count("id")).values_list("n", flat=True)
+    )
     assert per_account[-1] > 5 * (2000 / 200)
 
     # about 1 % credit notes, each against an earlier order of the same account, never more
@@ -158,8 +166,15 @@ def test_generated_data_is_valid_and_counted():
     assert Task.objects.filter(done=False, due_date__lt=TODAY).exists()  # some overdue
     assert Task.objects.filter(done=True, done_at__isnull=False).exists()
     assert not Task.objects.filter(done=False, done_at__isnull=False).exists()
-    assert set(CostEntry.objects.values_list("category", flat=True)) == set(CostEntry.Category.values)
-    assert Interaction.objects.exclude(user_id=F("account__manager_id")).filter(account__manager__isnull=False).count() == 0
+    assert set(CostEntry.objects.values_list("category", flat=True)) == set(
+        CostEntry.Category.values
+    )
+    assert (
+        Interaction.objects.exclude(user_id=F("account__manager_id"))
+        .filter(account__manager__isnull=False)
+        .count()
+        == 0
+    )
 
     # a sample of every model passes the model's own validation
     for model in (Account, Contact, Interaction, Task, Order, CostEntry):

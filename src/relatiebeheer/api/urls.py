@@ -1,11 +1,24 @@
-from relatiebeheer.relations.api import router as relations_router
-from relatiebeheer.sales.api import router as sales_router
-from relatiebeheer.value.api import router as value_router
+"""Mounts the API router of every app that has one (``<app>/api.py`` with ``router``)."""
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
 
 from .core import api
 
-api.add_router("/", relations_router)
-api.add_router("/", sales_router)
-api.add_router("/", value_router)
 
+def _mount_routers() -> None:
+    for config in apps.get_app_configs():
+        if not config.name.startswith("relatiebeheer."):
+            continue
+        module_name = f"{config.name}.api"
+        if find_spec(module_name) is None:
+            continue
+        router = getattr(import_module(module_name), "router", None)
+        if router is not None:
+            api.add_router("/", router)
+
+
+_mount_routers()
 urlpatterns = api.urls[0]

@@ -8,5 +8,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("value/", include("relatiebeheer.value.urls")),
+    path("satisfaction/", include("relatiebeheer.satisfaction.urls")),
+    path("loyalty/", include("relatiebeheer.loyalty.urls")),
+    path("imports/", include("relatiebeheer.imports.urls")),
+    path("reports/", include("relatiebeheer.reports.urls")),
+    path("outbox/", include("relatiebeheer.outbox.urls")),
     path("", include("relatiebeheer.web.urls")),
 ]

@@ -56,6 +56,7 @@ instead of returning a wild prediction. Both carry a stable ``code`` and a ``rea
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -671,12 +672,11 @@ def fit_bgnbd(
     Identical (x, t_x, T) rows are aggregated with weights first, then the mean
     log-likelihood is maximised over log-parameters with BFGS and the analytic
     gradient. Raises :class:`InsufficientData` below ``min_customers`` customers or
-    ``min_repeat_buyers`` repeat buyers and :class:`FitFailed` when the optimiser does
-    reach no stationary point with every parameter inside (1e-5, 1e4) (time rescaled
+    ``min_repeat_buyers`` repeat buyers and :class:`FitFailed` when the optimiser
+    reaches no stationary point with every parameter inside (1e-5, 1e4) (time rescaled
     to the mean customer age; see the module constants).
     """
-    x, t_x, age = _check_rft(frequency, recency, T)
-    raw = _patterns(x, t_x, age, weights)
+    raw = _patterns(frequency, recency, T, weights)
     n = raw.n
     _require(
         round(n),
@@ -688,7 +688,7 @@ def fit_bgnbd(
     # LL(α; t_x, T) = LL(α·s; t_x·s, T·s) + ln(s)·Σx.
     exposure = _dot(raw.weight, raw.T_values[raw.T_index])
     scale = n / exposure if exposure > 0 else 1.0
-    data = _patterns(x, t_x * scale, age * scale, weights)
+    data = dataclasses.replace(raw, tx_values=raw.tx_values * scale, T_values=raw.T_values * scale)
     offset = math.log(scale) * _dot(data.weight, data.x)
 
     def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
@@ -855,7 +855,12 @@ def discounted_expected_purchases(
     r, alpha, a, b = _params4(params)
     x, t_x, T = _check_rft(x, t_x, T)
     shape = x.shape
-    pairs, inverse = np.unique(np.column_stack([x.ravel(), T.ravel()]), axis=0, return_inverse=True)
+    x_values, x_index = np.unique(x.ravel(), return_inverse=True)
+    T_values, T_index = np.unique(T.ravel(), return_inverse=True)
+    keys, inverse = np.unique(
+        x_index.ravel() * T_values.size + T_index.ravel(), return_inverse=True
+    )
+    pairs = np.column_stack([x_values[keys // T_values.size], T_values[keys % T_values.size]])
     weeks = np.arange(1, int(horizon_weeks) + 1, dtype=np.float64)
     factor = (1.0 + discount_rate) ** (-weeks / WEEKS_PER_YEAR)
     total = np.empty(pairs.shape[0])

@@ -443,6 +443,26 @@ def _money(value: float) -> Decimal:
     return quantize_money(Decimal(float(value)))
 
 
+def _cents_text(values: NDArray[np.float64]) -> list[str]:
+    """Non-negative amounts as ``"12.34"``, rounded exactly like :func:`_money`.
+
+    Vectorised: ``floor(100·v + ½)`` agrees with the exact half-up rounding of the
+    binary value except within float error of a half cent; those few values go
+    through ``Decimal``.
+    """
+    scaled = values * 100.0
+    cents = np.floor(scaled + 0.5)
+    frac = scaled - np.floor(scaled)
+    for i in np.flatnonzero(np.abs(frac - 0.5) < 1e-6).tolist():
+        cents[i] = float(_money(values[i]) * 100)
+    whole = cents.astype(np.int64)
+    text = np.strings.add(
+        np.strings.add((whole // 100).astype(str), "."),
+        np.strings.zfill((whole % 100).astype(str), 2),
+    )
+    return text.tolist()
+
+
 @dataclass(frozen=True, eq=False)
 class ClvResult:
     """A fitted model and its per-customer predictions (arrays; rows on demand)."""
@@ -526,8 +546,8 @@ class ClvResult:
             np.round(s.T[order], 4).tolist(),
             np.round(self.p_alive[order], 4).tolist(),
             np.round(self.expected_orders[order], 4).tolist(),
-            [str(_money(v)) for v in self.expected_order_value[order].tolist()],
-            [str(_money(v)) for v in self.predicted_clv[order].tolist()],
+            _cents_text(self.expected_order_value[order]),
+            _cents_text(self.predicted_clv[order]),
         ]
         return zip(*columns, strict=True)
 

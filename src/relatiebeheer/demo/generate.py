@@ -40,7 +40,7 @@ import numpy as np
 from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import NOT_PROVIDED, Model
 from django.utils import timezone
 
 from relatiebeheer.common.text import normalise_search
@@ -650,11 +650,8 @@ def _columns(model: type[Model], values: dict[str, Any]) -> dict[str, Any]:
     for f in model._meta.concrete_fields:
         if f.name in given:
             out[f.column] = values[f.name]
-        elif (
-            getattr(f, "db_default", None) is not None
-            and f.db_default is not f.__class__.db_default
-        ):
-            continue
+        elif getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
+            continue  # the database fills it
         elif f.has_default():
             default = f.get_default()
             out[f.column] = Const(f.get_db_prep_save(default, connection))
@@ -1419,7 +1416,7 @@ class _Generator:
         late = span - due
         u = rng.random(n)
         done = np.where(late > 7, u < 0.85, np.where(late >= 0, u < 0.5, u < 0.1))
-        done_day = np.minimum(np.where(has_due, due, span - 30) + rng.integers(-5, 4, n), span - 1)
+        done_day = np.where(has_due, due, span - 30) + rng.integers(-5, 4, n)
         source = np.where(from_interaction, interactions["ids"][src] if n_int else -1, -1)
         manager = self.account_manager[acc] if n else np.zeros(0, np.int64)
         order = np.lexsort(
@@ -1428,8 +1425,12 @@ class _Generator:
         created_day = np.minimum(
             np.where(from_interaction, interactions["day"][src] if n_int else 0, due - 14), span
         )
-        created_stamp = Stamp(created_day[order], rng.integers(8 * 3600, 18 * 3600, n))
+        created_s = rng.integers(8 * 3600, 18 * 3600, n)
+        created_stamp = Stamp(created_day[order], created_s[order])
+        # Done after it was made (same day: later that day), and not after today.
+        done_day = np.minimum(np.maximum(done_day, created_day), span)
         done_s = rng.integers(8 * 3600, 18 * 3600, n)
+        done_s = np.where(done_day == created_day, np.minimum(created_s + 1800, 19 * 3600), done_s)
         done_day_n = np.where(done, done_day, NULL_DAY)[order]
         base = _max_id(Task)
         values = {

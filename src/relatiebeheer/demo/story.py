@@ -38,6 +38,7 @@ from stdnum.eu import vat as eu_vat
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.core.money import quantize_money
+from relatiebeheer.demo.extensions import run_extensions
 from relatiebeheer.organisation.models import OrganisationSettings
 from relatiebeheer.relations.models import (
     Account,
@@ -628,6 +629,7 @@ class Story:
             self.create_moments(spec, account)
         self.create_credit_notes()
         self.count()
+        run_extensions(self)
         return self.summary
 
     def count(self) -> None:

@@ -156,7 +156,7 @@ class Command(BaseCommand):
                 for error in read.errors:
                     self.stderr.write(str(error))
                 raise CommandError(
-                    f"{len(read.errors)} invalid row(s); nothing was fitted.", returncode=2
+                    f"{read.error_count} invalid row(s); nothing was fitted.", returncode=2
                 )
             ids, dates, amounts = (
                 read.transactions.customer_ids,

@@ -1,0 +1,44 @@
+"""The main menu. Apps add their own entry in ``ready()`` with :func:`register_nav`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: object  # a lazy translation
+    url_name: str
+    order: int = 100
+    staff_only: bool = False
+
+
+_items: dict[str, NavItem] = {}
+
+
+def register_nav(item: NavItem) -> None:
+    _items[item.key] = item
+
+
+def nav(request) -> dict:
+    """Context processor: the menu entries this user sees, with the active one marked."""
+    user = getattr(request, "user", None)
+    if not user or not user.is_authenticated:
+        return {"nav_items": []}
+    match = getattr(request, "resolver_match", None)
+    current_app = match.app_name if match else ""
+    items = []
+    for item in sorted(_items.values(), key=lambda i: (i.order, i.key)):
+        if item.staff_only and not user.is_staff:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append(
+            {"label": item.label, "url": url, "active": current_app == item.url_name.split(":")[0]}
+        )
+    return {"nav_items": items}

@@ -254,3 +254,8 @@ def test_account_list_query_count_does_not_grow(web_as, owner):
     for _ in range(49):
         AccountFactory(manager=owner)
     assert _queries(client, "/accounts/") == one
+
+
+def test_menu_lists_the_feature_pages(web_as, owner):
+    response = web_as(owner).get("/")
+    assert b'href="/value/"' in response.content

@@ -9,6 +9,7 @@ class ValueConfig(AppConfig):
 
     def ready(self) -> None:
         from relatiebeheer.hooks import on_accounts_changed
+        from relatiebeheer.web.nav import NavItem, register_nav
         from relatiebeheer.web.panels import Panel, register_panel
 
         from . import panels, tasks
@@ -17,3 +18,4 @@ class ValueConfig(AppConfig):
         register_panel(
             Panel("value", "value/panel.html", panels.value_panel, order=10, column="side")
         )
+        register_nav(NavItem("value", _("Customer value"), "value:overview", order=40))

@@ -1,0 +1,44 @@
+"""Screenshots of the main pages in Dutch and English with the demo loaded (for review),
+and the checks a reviewer would make on them."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from relatiebeheer.relations.models import Account
+
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "relatie-demo-2026"
+
+
+def test_main_pages_in_both_languages(page, screenshot):
+    call_command("demo", stdout=io.StringIO())
+    bijenkorf = Account.objects.get(name="de Bijenkorf")
+    log_in(page, "daan", PASSWORD)
+    for language in ("nl", "en"):
+        if language == "en":
+            page.click("button[name=language][value=en]")
+            page.wait_for_load_state()
+        page.goto("/")
+        expect(page.locator("h1")).to_contain_text("Goedendag" if language == "nl" else "Good day")
+        page.wait_for_selector("canvas[data-rendered]")
+        screenshot(page, f"dashboard-{language}")
+
+        page.goto("/accounts/")
+        expect(page.locator("#account-table caption")).to_contain_text("18 accounts")
+        screenshot(page, f"account-list-{language}")
+
+        page.goto(f"/accounts/{bijenkorf.pk}/")
+        clv = page.locator("[data-testid=clv]")
+        expect(clv).to_have_text("€ 8.550,00" if language == "nl" else "€8,550.00")
+        expect(page.locator("[data-testid=revenue-12m]")).to_contain_text(
+            "28.500,00" if language == "nl" else "28,500.00"
+        )
+        screenshot(page, f"account-{language}")
+
+        page.goto("/value/")
+        screenshot(page, f"value-{language}")

@@ -20,7 +20,7 @@ from .world import build_world
 pytestmark = pytest.mark.django_db
 
 # Web routes that are not customer pages (they have their own tests or are Django's).
-NOT_CUSTOMER_PAGES = {"login", "logout"}
+NOT_CUSTOMER_PAGES = {"login", "logout", "logout_everywhere"}
 
 
 def _web_patterns():

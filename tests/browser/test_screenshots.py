@@ -18,6 +18,11 @@ PASSWORD = "relatie-demo-2026"
 def test_main_pages_in_both_languages(page, screenshot):
     call_command("demo", stdout=io.StringIO())
     bijenkorf = Account.objects.get(name="de Bijenkorf")
+    violations = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     log_in(page, "daan", PASSWORD)
     for language in ("nl", "en"):
         if language == "en":
@@ -42,3 +47,24 @@ def test_main_pages_in_both_languages(page, screenshot):
 
         page.goto("/value/")
         screenshot(page, f"value-{language}")
+
+    assert not violations, violations
+
+
+def test_admin_works_under_the_content_security_policy(page):
+    call_command("demo", stdout=io.StringIO())
+    violations = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    log_in(page, "beheer", PASSWORD)
+    for path in [
+        "/admin/",
+        "/admin/relations/account/",
+        "/admin/relations/account/1/change/",
+        "/admin/users/user/",
+    ]:
+        response = page.goto(path)
+        assert response.status == 200
+    assert not violations, violations

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "django_htmx",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "relatiebeheer.audit",
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     "relatiebeheer.audit.middleware.AuditChannelMiddleware",
     "relatiebeheer.web.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "relatiebeheer.users.middleware.SessionLifetimeMiddleware",
 ]
 
 ROOT_URLCONF = "relatiebeheer.config.urls"
@@ -171,7 +174,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "relatiebeheer.web.views.auth.lockout_response"
 AXES_VERBOSE = False
 
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 60 * 60 * 12))
+# Sessions end after SESSION_IDLE_MINUTES without a request (the cookie is renewed on
+# every request) and SESSION_MAX_HOURS after login whatever happens ("absolute lifetime").
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 60))
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", 12))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -209,6 +217,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "relatiebeheer@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people reach the app: links in mails (answer pages, unsubscribe) start with it.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"
 
 # --- Background tasks ------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -226,6 +236,27 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin, no
+# inline scripts or event handlers (htmx runs without eval; app.js draws the charts from
+# JSON data blocks), nonces for the rare inline script a third-party page needs.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],  # style="" attributes (Bootstrap's JS, SVG charts)
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

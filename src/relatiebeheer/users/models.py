@@ -32,6 +32,9 @@ class User(AbstractUser):
         _("language"), max_length=5, choices=[("nl", "Nederlands"), ("en", "English")], default="nl"
     )
 
+    # Raised by "log out everywhere": every session made before then stops matching.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
     objects = UserManager()
 
     class Meta:
@@ -40,6 +43,24 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """Sessions are bound to the password and to ``session_generation``."""
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            "relatiebeheer.users.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def log_out_everywhere(self) -> None:
+        """End every session of this user, on every device."""
+        type(self).objects.filter(pk=self.pk).update(
+            session_generation=models.F("session_generation") + 1
+        )
+        self.refresh_from_db(fields=["session_generation"])
 
 
 def _hash_token(raw: str) -> str:

@@ -8,6 +8,7 @@ app_name = "web"
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/everywhere/", auth.logout_everywhere, name="logout_everywhere"),
     path("", pages.dashboard, name="dashboard"),
     path("tasks/", pages.my_tasks, name="tasks"),
     path("accounts/", accounts.account_list, name="accounts"),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 
 class LoginView(auth_views.LoginView):
@@ -26,3 +27,18 @@ def lockout_response(request, credentials, *args, **kwargs):
         },
         status=429,
     )
+
+
+@require_POST
+def logout_everywhere(request):
+    """End this user's sessions on every device (and this one)."""
+    from django.contrib.auth import logout
+
+    from relatiebeheer.audit.services import audit_log
+
+    if request.user.is_authenticated:
+        user = request.user
+        user.log_out_everywhere()
+        audit_log(actor=user, action="auth.logout_everywhere", obj=user)
+        logout(request)
+    return redirect("web:login")

@@ -163,3 +163,79 @@ def test_integer_rounding_is_half_up(numerator, denominator, expected):
     import numpy as np
 
     assert int(round_half_up_div(np.array([numerator]), denominator)[0]) == expected
+
+
+def test_order_aggregates_match_a_plain_python_count(owner):
+    """Credit notes, cancelled and future-dated orders, on the edges too: exact figures."""
+    import random
+
+    from relatiebeheer.core.periods import last_12_months
+    from relatiebeheer.value.compute import order_aggregates
+
+    rng = random.Random(7)
+    accounts = [AccountFactory(manager=owner) for _ in range(12)]
+    created = []
+    for account in accounts:
+        for _ in range(rng.randint(0, 8)):
+            day = TODAY - timedelta(days=rng.randint(-40, 1100))
+            status = rng.choice(["paid", "paid", "delivered", "cancelled"])
+            revenue = Decimal(rng.randint(1, 500000)) / 100
+            order = OrderFactory(
+                account=account,
+                date=day,
+                status=status,
+                revenue=revenue,
+                cost_of_goods=(revenue / 2).quantize(Decimal("0.01")),
+            )
+            created.append(order)
+            if rng.random() < 0.4:
+                credit = -(revenue / 4).quantize(Decimal("0.01"))
+                later = day + timedelta(days=rng.randint(0, 60))
+                created.append(
+                    OrderFactory(
+                        account=account,
+                        date=later,
+                        status="paid",
+                        revenue=credit,
+                        cost_of_goods=0,
+                        credit_of=order,
+                    )
+                )
+    result = order_aggregates(TODAY)
+    start_12m, _ = last_12_months(TODAY)
+    for account in accounts:
+        rows = [
+            o
+            for o in created
+            if o.account_id == account.pk and o.status != "cancelled" and o.date <= TODAY
+        ]
+        if account.pk not in result["account_id"]:
+            assert not [o for o in created if o.account_id == account.pk]
+            continue
+        i = list(result["account_id"]).index(account.pk)
+        orders = [o for o in rows if o.credit_of_id is None]
+
+        def cents(values):
+            return int(sum(values) * 100)
+
+        assert result["revenue_total"][i] == cents(o.revenue for o in rows)
+        assert result["cost_total"][i] == cents(o.cost_of_goods for o in rows)
+        assert result["orders"][i] == len(orders)
+        assert result["orders_12m"][i] == len([o for o in orders if o.date >= start_12m])
+        assert result["revenue_12m"][i] == cents(o.revenue for o in rows if o.date >= start_12m)
+        assert result["revenue_ty"][i] == cents(
+            o.revenue for o in rows if o.date.year == TODAY.year
+        )
+        assert result["revenue_ly"][i] == cents(
+            o.revenue for o in rows if o.date.year == TODAY.year - 1
+        )
+        assert result["cost_ly"][i] == cents(
+            o.cost_of_goods for o in rows if o.date.year == TODAY.year - 1
+        )
+        if orders:
+            assert str(result["first_order"][i]) == min(o.date for o in orders).isoformat()
+            assert str(result["last_order"][i]) == max(o.date for o in orders).isoformat()
+        else:
+            import numpy as np
+
+            assert np.isnat(result["last_order"][i])

@@ -64,7 +64,21 @@ class Order(VersionedModel):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-date", "-id"]
-        indexes = [models.Index(fields=["account", "date"]), models.Index(fields=["date"])]
+        indexes = [
+            models.Index(fields=["account", "date"]),
+            models.Index(fields=["date"]),
+            # The few rows the metric recompute corrects for (see value.compute).
+            models.Index(
+                fields=["account"],
+                condition=models.Q(credit_of__isnull=False),
+                name="order_credit_note_idx",
+            ),
+            models.Index(
+                fields=["account"],
+                condition=models.Q(status="cancelled"),
+                name="order_cancelled_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["external_id"],

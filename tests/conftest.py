@@ -79,7 +79,8 @@ class ApiClient:
         if params:
             kwargs["QUERY_STRING"] = "&".join(f"{k}={v}" for k, v in params.items())
         response = getattr(self.client, method)(url, **kwargs)
-        response.json_body = json.loads(response.content) if response.content else None
+        is_json = "json" in response.get("Content-Type", "")
+        response.json_body = json.loads(response.content) if response.content and is_json else None
         return response
 
     def get(self, path, **params):

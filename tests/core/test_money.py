@@ -120,3 +120,19 @@ def test_bare_percentage_number_gets_a_hint():
     with pytest.raises(AmountError) as info:
         parse_percentage("15")
     assert info.value.hint == "did you mean 15%?"
+
+
+@pytest.mark.parametrize(
+    ("amount", "lang", "expected"),
+    [
+        ("9500", "nl", "€ 9.500"),
+        ("9500.5", "nl", "€ 9.501"),
+        ("10000", "en", "€10,000"),
+        ("-1234.4", "nl", "€ -1.234"),
+        (0, "en", "€0"),
+    ],
+)
+def test_whole_euros_for_charts(amount, lang, expected):
+    from relatiebeheer.core.money import format_money_whole
+
+    assert format_money_whole(Decimal(amount), lang=lang) == expected

@@ -11,6 +11,8 @@ the end of a calculation, never on intermediate results.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -20,7 +22,11 @@ __all__ = [
     "CENT",
     "ZERO",
     "AmountError",
+    "NotationGuess",
+    "classify_amount",
+    "detect_notation",
     "format_money",
+    "format_money_whole",
     "format_number",
     "from_cents",
     "parse_amount",
@@ -82,19 +88,96 @@ _ENGLISH = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")  # 9,500.00  1,234
 _AMBIGUOUS = re.compile(r"^\d{1,3}(\.\d{3})+$|^\d{1,3}(,\d{3})+$")
 
 
+def _strip_amount(text: str) -> tuple[str, bool]:
+    """Remove currency, spaces and the sign: ``'€ -1.234,56'`` → (``'1.234,56'``, True).
+
+    A sign may lead (``-12,50``, ``€ -12,50``, ``-€ 12,50``) or trail (``12,50-``, as
+    some bookkeeping exports write it); accounting brackets (``(12,50)``) are negative.
+    """
+    text = _CURRENCY.sub("", str(text)).strip().replace("\u00a0", "").replace(" ", "")
+    negative = False
+    if text.startswith("(") and text.endswith(")") and len(text) > 2:
+        negative, text = True, text[1:-1]
+    elif text.startswith("-"):
+        negative, text = True, text[1:]
+    elif text.endswith("-") and len(text) > 1:
+        negative, text = True, text[:-1]
+    elif text.startswith("+"):
+        text = text[1:]
+    return _CURRENCY.sub("", text).strip(), negative
+
+
+def classify_amount(text: str) -> str:
+    """Which notation a written amount is in, ignoring currency and sign.
+
+    ``"plain"`` (no separators or a lone decimal point that no Dutch writer uses as
+    a thousands separator … see below), ``"nl"``, ``"en"``, ``"ambiguous"`` (``9.500``,
+    ``1,234``: thousands or decimals?), ``"empty"`` or ``"invalid"``. ``"plain"`` means
+    every notation reads it the same (``9500``); ``1234.56`` is ``"en"`` because Dutch
+    notation refuses it.
+    """
+    core, _negative = _strip_amount(text)
+    if not core:
+        return "empty"
+    if _AMBIGUOUS.match(core):
+        return "ambiguous"
+    if core.isdigit():
+        return "plain"
+    if _DUTCH.match(core):
+        return "nl"
+    if _PLAIN.match(core) or _ENGLISH.match(core):
+        return "en"
+    return "invalid"
+
+
+@dataclass(frozen=True)
+class NotationGuess:
+    """What a column's amounts say about their notation.
+
+    ``notation`` is ``"nl"``, ``"en"`` or ``None``; ``mixed`` when some values can only
+    be Dutch and others only English; ``ambiguous_example`` is a value that needs the
+    notation stated when no other value settles it.
+    """
+
+    notation: str | None
+    mixed: bool = False
+    ambiguous_example: str = ""
+
+
+def detect_notation(values: Iterable[str]) -> NotationGuess:
+    """Decide a column's notation from its values: one Dutch-only value settles it."""
+    seen_nl = seen_en = False
+    example = ""
+    for value in values:
+        if value is None:
+            continue
+        kind = classify_amount(value)
+        if kind == "nl":
+            seen_nl = True
+        elif kind == "en":
+            seen_en = True
+        elif kind == "ambiguous" and not example:
+            example = str(value)
+    if seen_nl and seen_en:
+        return NotationGuess(None, mixed=True)
+    if seen_nl:
+        return NotationGuess("nl")
+    if seen_en:
+        return NotationGuess("en")
+    return NotationGuess(None, ambiguous_example=example)
+
+
 def parse_amount(text: str, *, notation: str | None = None) -> Decimal:
     """Read an amount written by a person, in Dutch or English notation.
 
     Accepted: ``9500``, ``9500.50``, ``9.500,00``, ``9500,5``, ``€ 1.234,56``,
-    ``1,234.56``, with an optional leading minus. ``notation`` may be ``"nl"`` or
+    ``1,234.56``, ``1.234,56 €``, with an optional leading or trailing minus
+    (``-12,50``, ``12,50-``) or accounting brackets (``(12,50)``). ``notation`` may be ``"nl"`` or
     ``"en"`` to settle a value like ``9.500`` (thousands in Dutch, decimals in
     English); without it such a value is refused as ambiguous, with a hint.
     """
     raw = text
-    text = _CURRENCY.sub("", str(text)).strip().replace("\u00a0", "").replace(" ", "")
-    negative = text.startswith("-")
-    if negative:
-        text = _CURRENCY.sub("", text[1:]).strip()
+    text, negative = _strip_amount(text)
     if not text:
         raise AmountError("empty", "no amount given", value=raw)
 
@@ -165,6 +248,15 @@ def format_money(amount: Decimal | int, *, lang: str = "nl") -> str:
     """Format euros for a reader: nl ``€ 9.500,00`` / ``€ -12,50``; en ``€9,500.00`` / ``-€12.50``."""
     amount = quantize_money(amount)
     number = format_number(abs(amount), lang=lang)
+    if lang.startswith("nl"):
+        return f"€ -{number}" if amount < 0 else f"€ {number}"
+    return f"-€{number}" if amount < 0 else f"€{number}"
+
+
+def format_money_whole(amount: Decimal | int | float, *, lang: str = "nl") -> str:
+    """Whole euros for charts and tight spaces: nl ``€ 9.500``, en ``€9,500`` (rounded half up)."""
+    amount = Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    number = format_number(abs(amount), lang=lang, places=0)
     if lang.startswith("nl"):
         return f"€ -{number}" if amount < 0 else f"€ {number}"
     return f"-€{number}" if amount < 0 else f"€{number}"

@@ -32,3 +32,24 @@ def panels(column: str) -> list[Panel]:
     return sorted(
         (p for p in _panels.values() if p.column == column), key=lambda p: (p.order, p.key)
     )
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """A card on the dashboard: a template plus ``load(request) -> context``."""
+
+    key: str
+    template: str
+    load: Callable[[Any], dict]
+    order: int = 100
+
+
+_cards: dict[str, DashboardCard] = {}
+
+
+def register_dashboard_card(card: DashboardCard) -> None:
+    _cards[card.key] = card
+
+
+def dashboard_cards() -> list[DashboardCard]:
+    return sorted(_cards.values(), key=lambda c: (c.order, c.key))

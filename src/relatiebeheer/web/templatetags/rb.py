@@ -8,7 +8,7 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from relatiebeheer.core.money import format_money, format_number
+from relatiebeheer.core.money import format_money, format_money_whole, format_number
 
 register = template.Library()
 
@@ -33,8 +33,7 @@ def money_short(value):
     """Whole euros, for tight spaces: ``€ 9.500``."""
     if value is None or value == "":
         return ""
-    text = format_number(Decimal(value), lang=_lang(), places=0)
-    return f"€ {text}" if _lang() == "nl" else f"€{text}"
+    return format_money_whole(Decimal(value), lang=_lang())
 
 
 @register.filter
@@ -117,3 +116,8 @@ def sort_header(context, key, label):
     params["ordering"] = f"-{key}" if current == key else key
     direction = "ascending" if current == key else "descending" if current == f"-{key}" else "none"
     return {"label": label, "query": params.urlencode(), "direction": direction}
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key)

@@ -11,6 +11,7 @@ from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account, Interaction, Task
 from relatiebeheer.sales import selectors as sales
 from relatiebeheer.users.access import sees_all_accounts
+from relatiebeheer.web.panels import dashboard_cards
 
 
 @login_required
@@ -50,6 +51,7 @@ def dashboard(request):
         },
         "mine_only": mine_only,
         "today": today,
+        "cards": [(card, card.load(request)) for card in dashboard_cards()],
     }
     return render(request, "web/dashboard.html", context)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import numpy as np
@@ -274,19 +273,15 @@ def test_segment_for_refuses_scores_outside_the_range(scores):
 # --- scale -------------------------------------------------------------------------------------
 
 
-def test_a_hundred_thousand_customers_in_well_under_100_ms():
+def test_a_hundred_thousand_customers_are_scored_at_once():
+    """Vectorised over a whole book (its speed is measured in bench/, not asserted here)."""
     rng = np.random.default_rng(2025)
     n = 100_000
     recency = rng.integers(0, 1000, n)
     frequency = rng.poisson(3, n)
     monetary = rng.gamma(2.0, 500.0, n).round(2)
-    rfm_scores(recency, frequency, monetary)  # warm up
-
-    timings = []
-    for _ in range(3):
-        start = time.perf_counter()
-        result = rfm_scores(recency, frequency, monetary)
-        timings.append(time.perf_counter() - start)
-
+    result = rfm_scores(recency, frequency, monetary)
     assert len(result) == n
-    assert min(timings) < 0.1
+    scored = frequency > 0
+    assert result.recency[scored].min() == 1 and result.recency[scored].max() == 5
+    assert (result.frequency[~scored] == 0).all()

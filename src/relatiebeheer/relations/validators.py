@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
 
 _KVK = re.compile(r"^\d{8}$")
 
@@ -15,7 +16,7 @@ _KVK = re.compile(r"^\d{8}$")
 def validate_kvk(value: str) -> None:
     """A KvK (Chamber of Commerce) number is 8 digits; it has no check digit."""
     if value and not _KVK.match(value):
-        raise ValidationError(
+        raise DjangoValidationError(
             _("A KvK number has exactly 8 digits, e.g. 12345678."),
             code="kvk",
             params={"value": value},
@@ -23,13 +24,19 @@ def validate_kvk(value: str) -> None:
 
 
 def normalise_vat(value: str) -> str:
-    return eu_vat.compact(value) if value else ""
+    """Compact form (``NL000099998B57``); a value stdnum cannot read is left for the validator."""
+    if not value:
+        return ""
+    try:
+        return eu_vat.compact(value)
+    except ValidationError:
+        return value.strip().upper()
 
 
 def validate_vat(value: str) -> None:
     """VAT numbers of the Netherlands (``NL…B01``) and the other EU countries."""
     if value and not eu_vat.is_valid(value):
-        raise ValidationError(
+        raise DjangoValidationError(
             _("This is not a valid EU VAT number (e.g. NL000099998B57)."), code="vat"
         )
 
@@ -56,7 +63,7 @@ def validate_phone(value: str) -> None:
     except phonenumbers.NumberParseException:
         valid = False
     if not valid:
-        raise ValidationError(
+        raise DjangoValidationError(
             _("This is not a valid phone number (e.g. 020 123 4567 or +31 20 123 4567)."),
             code="phone",
         )

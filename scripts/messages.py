@@ -29,8 +29,11 @@ def owning_apps(root: Path) -> list[Path]:
 
 
 def makemessages(cwd: Path, ignore: list[str]) -> None:
+    # -P: the app's own directory must not shadow the standard library (an app's
+    # ``selectors.py`` would hide the ``selectors`` module that subprocess needs).
     args = [
         sys.executable,
+        "-P",
         "-m",
         "django",
         "makemessages",
@@ -70,7 +73,7 @@ def main(argv: list[str]) -> int:
     extract(PACKAGE)
     for locale in catalogues(PACKAGE):
         subprocess.run(
-            [sys.executable, "-m", "django", "compilemessages"],
+            [sys.executable, "-P", "-m", "django", "compilemessages"],
             cwd=locale.parent,
             check=True,
             env={**os.environ, "DJANGO_SETTINGS_MODULE": ""},

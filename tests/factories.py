@@ -32,12 +32,22 @@ class UserFactory(factory.django.DjangoModelFactory):
 class AccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Account
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Winkel {n} B.V.")
     city = "Amsterdam"
     status = Account.Status.CUSTOMER
     manager = factory.SubFactory(UserFactory)
-    search_text = factory.LazyAttribute(lambda o: f"{o.name.lower()} {o.city.lower()}")
+
+    @factory.post_generation
+    def _search(obj, create, extracted, **kwargs):
+        """As the services do: the search column and tokens follow the fields."""
+        if create:
+            from relatiebeheer.relations.search import refresh_search_tokens
+
+            obj.refresh_search_text()
+            type(obj).objects.filter(pk=obj.pk).update(search_text=obj.search_text)
+            refresh_search_tokens([obj.pk])
 
 
 class ContactFactory(factory.django.DjangoModelFactory):

@@ -204,6 +204,14 @@ def test_generated_data_is_visible_through_the_selectors(api_as, sales_manager):
     hits = account_list(actor=sales_manager, filters=AccountFilters(q="Amsterdam"))
     assert hits.count() == Account.objects.filter(archived=False, city="Amsterdam").count() > 0
 
+    # the search tokens are exactly what the services would have written
+    from relatiebeheer.relations.models import SearchToken
+    from relatiebeheer.relations.search import account_tokens
+
+    for account in Account.objects.order_by("?")[:25]:
+        stored = set(SearchToken.objects.filter(account=account).values_list("token", flat=True))
+        assert stored == account_tokens(account)
+
     # and the API shows the same
     response = api_as(am001).get("accounts", limit=5)
     assert response.status_code == 200

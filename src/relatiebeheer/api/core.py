@@ -41,12 +41,33 @@ class TokenAuth(HttpBearer):
         return user
 
 
+COUNT_CAP = 10_000
+
+
 class Pagination(LimitOffsetPagination):
-    """``limit`` (1–500, default 50) and ``offset``; the answer carries ``count``."""
+    """``limit`` (1–500, default 50) and ``offset``; the answer carries ``count``.
+
+    Counting stops at 10 000 (``count_capped`` is then true): an exact count of a large
+    filtered list costs a full scan on every page, and nobody pages that far.
+    """
 
     class Input(Schema):
         limit: int = Field(50, ge=1, le=500)
         offset: int = Field(0, ge=0, le=10_000_000)
+
+    class Output(Schema):
+        items: list[Any]
+        count: int
+        count_capped: bool = False
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        offset, limit = pagination.offset, min(pagination.limit, 500)
+        count = queryset.order_by()[: COUNT_CAP + 1].count()
+        return {
+            "items": queryset[offset : offset + limit],
+            "count": min(count, COUNT_CAP),
+            "count_capped": count > COUNT_CAP,
+        }
 
 
 class RelatiebeheerAPI(NinjaAPI):
@@ -75,7 +96,7 @@ api = RelatiebeheerAPI(
     docs_url="/docs",
 )
 
-ERRORS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
+ERRORS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 422: Problem}
 READ_ERRORS = {401: Problem, 404: Problem, 422: Problem}
 
 
@@ -155,6 +176,10 @@ def _not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if exc.status_code == 400:
+        return problem(
+            request, 400, _("The request body is not valid JSON."), code="malformed_body"
+        )
     return problem(request, exc.status_code, str(exc), code="http_error")
 
 

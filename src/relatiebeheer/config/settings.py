@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             ),
         }
     )
+    # Keep each server thread's connection: opening one (file, WAL index, schema, the
+    # PRAGMAs above) costs more than a small request itself.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A file, not an in-memory database, so threads in tests share one real database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_relatiebeheer.sqlite3")}
 

@@ -173,8 +173,13 @@ class AccountQuery(Schema):
 @router.get("/accounts", response={200: list[AccountOut], **READ_ERRORS}, summary="List accounts")
 @paginate(Pagination)
 def list_accounts(request: HttpRequest, filters: Query[AccountQuery]):
-    return selectors.account_list(
-        actor=request.auth, filters=selectors.AccountFilters.from_mapping(filters.model_dump())
+    # Plain rows validate several times faster than model instances.
+    return (
+        selectors.account_list(
+            actor=request.auth, filters=selectors.AccountFilters.from_mapping(filters.model_dump())
+        )
+        .select_related(None)
+        .values(*AccountOut.model_fields)
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -35,12 +37,17 @@ class AccountQuerySet(VisibleQuerySet):
         return self.filter(archived=False)
 
     def search(self, text: str):
-        needle = normalise_search(text)
-        if not needle:
-            return self
+        """Accounts with, for every word typed, a word in their name, city, postal code
+        or KvK number that starts with it ("bijenk amster" finds de Bijenkorf in
+        Amsterdam). Served by the indexed ``SearchToken`` table, the same on SQLite and
+        PostgreSQL."""
         qs = self
-        for word in needle.split(" "):
-            qs = qs.filter(search_text__contains=word)
+        for word in search_words(text)[:8]:
+            upper = word[:-1] + chr(ord(word[-1]) + 1)
+            matching = SearchToken.objects.filter(token__gte=word, token__lt=upper).values(
+                "account_id"
+            )
+            qs = qs.filter(pk__in=matching)
         return qs
 
 
@@ -129,8 +136,18 @@ class Account(VersionedModel):
         verbose_name_plural = _("accounts")
         ordering = ["name", "id"]
         indexes = [
-            models.Index(fields=["manager", "archived", "name"]),
-            models.Index(fields=["archived", "name"]),
+            # The list's default order over active accounts, with and without a manager
+            # filter (partial, so "archived = false" needs no index column).
+            models.Index(
+                fields=["name", "id"],
+                condition=models.Q(archived=False),
+                name="account_active_name_idx",
+            ),
+            models.Index(
+                fields=["manager", "name", "id"],
+                condition=models.Q(archived=False),
+                name="account_manager_name_idx",
+            ),
             models.Index(fields=["status"]),
             models.Index(fields=["city"]),
         ]
@@ -150,6 +167,34 @@ class Account(VersionedModel):
 
     def refresh_search_text(self) -> None:
         self.search_text = normalise_search(self.name, self.city, self.postal_code, self.kvk_number)
+
+
+def search_words(*parts: object) -> list[str]:
+    """The words search works on: normalised, split on anything but letters and digits."""
+    text = normalise_search(*parts)
+    return [w[:40] for w in re.split(r"[^a-z0-9]+", text) if w]
+
+
+class SearchToken(models.Model):
+    """One word of an account's name, city, postal code or KvK number, for prefix search.
+
+    Kept in step by ``relations.search.refresh_search_tokens`` (services call it for
+    every write; bulk loads rebuild it for the accounts they touched).
+    """
+
+    account = models.ForeignKey(
+        "Account", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    token = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["token", "account"], name="search_token_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "token"], name="search_token_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.token
 
 
 class AccountShare(models.Model):

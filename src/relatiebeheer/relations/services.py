@@ -30,6 +30,7 @@ from .models import (
     Interest,
     Task,
 )
+from .search import refresh_search_tokens
 from .validators import normalise_phone, normalise_vat
 
 ACCOUNT_FIELDS = (
@@ -158,6 +159,7 @@ def account_create(*, actor, data: Mapping[str, Any]) -> Account:
     full_clean_or_raise(account)
     with transaction.atomic():
         account.save()
+        refresh_search_tokens([account.pk])
         audit_log(actor=actor, action="account.create", obj=account, fields=changed)
     return account
 
@@ -175,6 +177,8 @@ def account_update(*, actor, account: Account, version: int, data: Mapping[str, 
     full_clean_or_raise(account)
     with transaction.atomic():
         versioned_update(account, expected_version=version, fields=[*changed, "search_text"])
+        if {"name", "city", "postal_code", "kvk_number"} & set(changed):
+            refresh_search_tokens([account.pk])
         audit_log(actor=actor, action="account.update", obj=account, fields=changed)
     return account
 

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,6 +35,19 @@ from relatiebeheer.web.panels import panels
 from .common import add_service_errors, conflict_message, conflict_rows
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most 10 000 rows: an exact count of a large search costs a full scan."""
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.object_list.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP + 1)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
 
 
 def _filters(request) -> selectors.AccountFilters:
@@ -44,7 +58,7 @@ def _filters(request) -> selectors.AccountFilters:
 def account_list(request):
     filters = _filters(request)
     qs = selectors.account_list(actor=request.user, filters=filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": filters,

@@ -43,7 +43,7 @@ def _web_patterns():
 
 WEB_ROUTES = [r for r in _web_patterns() if r[0] not in NOT_CUSTOMER_PAGES]
 # Which method each route answers to (GET pages and POST actions).
-POST_ONLY = {"interaction_create", "task_create", "task_done", "selection_save", "selection_delete"}
+POST_ONLY = {"interaction_create", "task_create", "task_done", "selection_save", "selection_delete", "consent", "erase"}
 
 
 def _url(pattern, world, selection_pk):

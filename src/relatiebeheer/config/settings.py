@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "relatiebeheer.loyalty",
     "relatiebeheer.imports",
     "relatiebeheer.reports",
+    "relatiebeheer.privacy",
     "relatiebeheer.api",
     "relatiebeheer.web",
     "relatiebeheer.ops",

@@ -13,5 +13,6 @@ urlpatterns = [
     path("imports/", include("relatiebeheer.imports.urls")),
     path("reports/", include("relatiebeheer.reports.urls")),
     path("outbox/", include("relatiebeheer.outbox.urls")),
+    path("privacy/", include("relatiebeheer.privacy.urls")),
     path("", include("relatiebeheer.web.urls")),
 ]

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PrivacyConfig(AppConfig):
+    name = "relatiebeheer.privacy"
+    label = "privacy"
+    verbose_name = _("Privacy (GDPR)")
+
+    def ready(self) -> None:
+        from . import policies
+
+        policies.register_core_policies()

@@ -22,6 +22,23 @@ def _user(username, role, **extra):
     return UserFactory(username=username, role=role, **extra)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (satisfaction settings, survey questions) start empty in every
+    test, as the database does."""
+    yield
+    try:
+        from relatiebeheer.satisfaction.models import _settings_cache
+        from relatiebeheer.satisfaction.services import (
+            _question_cache,
+            _survey_cache,
+        )
+    except Exception:  # pragma: no cover - the pure-core run without Django
+        return
+    for cache in (_settings_cache, _question_cache, _survey_cache):
+        cache.clear()
+
+
 @pytest.fixture
 def owner(db):
     """Account manager who owns the ``account`` fixture."""

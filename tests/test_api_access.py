@@ -19,9 +19,20 @@ OPERATIONS = sorted(
 
 
 # Operations only sales managers and admins may use.
-MANAGER_ONLY = {"/api/v1/portfolios/transfer"}
+MANAGER_ONLY = {
+    "/api/v1/portfolios/transfer",
+    "/api/v1/loyalty/programmes",
+    "/api/v1/loyalty/settings",
+}
 # Calculations on the request alone: they read and change no customer data.
 CALCULATIONS = {"/api/v1/clv/simple"}
+# The organisation's own definitions (surveys): every user reads them (results are
+# scoped to the accounts one sees); only sales managers and admins change them.
+ORGANISATION_WIDE = {
+    "/api/v1/surveys",
+    "/api/v1/surveys/{survey_id}",
+    "/api/v1/surveys/{survey_id}/results",
+}
 
 
 def _url(path: str, ids: dict[str, int]) -> str:
@@ -56,6 +67,11 @@ def test_another_account_manager_sees_nothing_of_the_owners(
     response = _call(api_as(other_manager), method, path, world)
     if path in CALCULATIONS:
         assert response.status_code == 200
+    elif path in ORGANISATION_WIDE and method == "get":
+        assert response.status_code == 200
+        assert "de Bijenkorf" not in str(response.json_body)
+    elif path in ORGANISATION_WIDE:
+        assert response.status_code == 403, response.json_body
     elif "{" in path:
         assert response.status_code == 404, response.json_body
     elif method == "get" and "count" not in (response.json_body or {}):

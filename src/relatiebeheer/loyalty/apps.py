@@ -6,3 +6,18 @@ class LoyaltyConfig(AppConfig):
     name = "relatiebeheer.loyalty"
     label = "loyalty"
     verbose_name = _("Loyalty")
+
+    def ready(self) -> None:
+        from relatiebeheer.demo.extensions import register_demo
+        from relatiebeheer.hooks import on_accounts_changed
+        from relatiebeheer.web.nav import NavItem, register_nav
+        from relatiebeheer.web.panels import Panel, register_panel
+
+        from . import demo, panels, tasks
+
+        on_accounts_changed(tasks.accounts_changed)
+        register_nav(NavItem("loyalty", _("Loyalty"), "loyalty:index", order=30))
+        register_panel(
+            Panel("loyalty", "loyalty/panel.html", panels.loyalty_panel, order=20, column="side")
+        )
+        register_demo("loyalty", demo.extend, order=60)  # after the surveys

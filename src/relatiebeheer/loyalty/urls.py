@@ -1,3 +1,47 @@
+from django.urls import path
+
+from . import views
+
 app_name = "loyalty"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("tiers/", views.tiers, name="tiers"),
+    path("falling/", views.falling, name="falling"),
+    path("accounts/<int:account_pk>/", views.account, name="account"),
+    path("accounts/<int:account_pk>/drivers/", views.account_drivers, name="account_drivers"),
+    path("accounts/<int:account_pk>/programme/", views.account_programme, name="account_programme"),
+    path("accounts/<int:account_pk>/binding/", views.binding_create, name="binding_create"),
+    path("accounts/<int:account_pk>/wishes/", views.wish_create, name="wish_create"),
+    path("accounts/<int:account_pk>/competitors/", views.note_create, name="note_create"),
+    path("accounts/<int:account_pk>/trust/", views.trust_create, name="trust_create"),
+    path("accounts/<int:account_pk>/redeem/", views.redeem_create, name="redeem_create"),
+    path("accounts/<int:account_pk>/cards/", views.card_create, name="card_create"),
+    path("binding/<int:pk>/edit/", views.binding_edit, name="binding_edit"),
+    path("binding/<int:pk>/delete/", views.binding_delete, name="binding_delete"),
+    path("wishes/<int:pk>/edit/", views.wish_edit, name="wish_edit"),
+    path("contacts/<int:pk>/klik/", views.klik_create, name="klik_create"),
+    path("cards/<int:pk>/", views.card, name="card"),
+    path("cards/<int:pk>/block/", views.card_block, name="card_block"),
+    path("cards/<int:pk>/replace/", views.card_replace, name="card_replace"),
+    path("events/", views.events, name="events"),
+    path("events/new/", views.event_create, name="event_create"),
+    path("events/<int:pk>/", views.event, name="event"),
+    path("events/<int:pk>/edit/", views.event_edit, name="event_edit"),
+    path("events/<int:pk>/invite/", views.invitation_create, name="invitation_create"),
+    path("invitations/<int:pk>/rsvp/", views.rsvp, name="rsvp"),
+    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("campaigns/new/", views.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/", views.campaign, name="campaign"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/launch/", views.campaign_launch, name="campaign_launch"),
+    path("programmes/", views.programme_list, name="programmes"),
+    path("programmes/edit/", views.programme_edit, name="programme_edit"),
+    path("programmes/tier/edit/", views.tier_edit, name="tier_edit"),
+    path("programmes/bracket/edit/", views.bracket_edit, name="bracket_edit"),
+    path("programmes/rule/edit/", views.rule_edit, name="rule_edit"),
+    path("programmes/reward/edit/", views.reward_edit, name="reward_edit"),
+    path("programmes/delete/", views.config_delete, name="config_delete"),
+    path("settings/edit/", views.settings_edit, name="settings_edit"),
+    path("settings/idea/edit/", views.idea_edit, name="idea_edit"),
+]

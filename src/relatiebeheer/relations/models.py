@@ -251,7 +251,9 @@ class Contact(VersionedModel):
     )
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True, editable=False)
+    erased_at = models.DateTimeField(
+        _("personal data erased"), null=True, blank=True, editable=False
+    )
 
     objects = VisibleQuerySet.as_manager()
 

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common.crashtest import pause_here
 
 from .compute import Computed, compute, predict
 from .models import AccountMetrics, MetricsRun
@@ -148,6 +149,7 @@ def store_snapshot(computed: Computed, *, actor=None, started: float) -> Metrics
             prediction=computed.prediction,
         )
         _write(computed, run.pk, replace_all=True)
+        pause_here("recompute.written")  # crash tests kill the process here
         elapsed = time.perf_counter() - started
         MetricsRun.objects.filter(pk=run.pk).update(
             seconds=elapsed - computed.fit_seconds, fit_seconds=computed.fit_seconds

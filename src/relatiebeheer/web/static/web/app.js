@@ -15,6 +15,7 @@
       const data = JSON.parse(source.textContent);
       canvas.dataset.rendered = "1";
       if (canvas.dataset.chart === "pareto") { renderPareto(canvas, data); return; }
+      if (series[canvas.dataset.chart]) { series[canvas.dataset.chart](canvas, data); return; }
       const labels = data.labels.map(function (iso) {
         const d = new Date(iso + "T00:00:00");
         return d.toLocaleDateString(locale, { month: "short", year: "2-digit" });
@@ -47,6 +48,29 @@
       }
     });
   }
+
+  // Charts with named series: {labels, values} (radar) or {labels, datasets: [{label, values}]}
+  // (lines, bars); values may be null for a gap. Used by the loyalty pages.
+  const palette = ["#2c5282", "#c05621", "#2f855a", "#6b46c1", "#b83280"];
+  function datasets(data, fill) {
+    return (data.datasets || [{ label: "", values: data.values }]).map(function (d, i) {
+      return { label: d.label, data: d.values, borderColor: palette[i % 5], backgroundColor: fill ? palette[i % 5] : "rgba(44,82,130,.15)", spanGaps: true, pointRadius: 2, borderRadius: 4 };
+    });
+  }
+  function seriesChart(type, scales) {
+    return function (canvas, data) {
+      new window.Chart(canvas, {
+        type: type,
+        data: { labels: data.labels, datasets: datasets(data, type === "bar") },
+        options: { responsive: true, maintainAspectRatio: false, animation: false, scales: scales, plugins: { legend: { display: !!data.datasets && data.datasets.length > 1 } } }
+      });
+    };
+  }
+  const series = {
+    radar: seriesChart("radar", { r: { min: 0, max: 100, ticks: { stepSize: 25 } } }),
+    lines: seriesChart("line", { y: { beginAtZero: true } }),
+    bars: seriesChart("bar", { y: { beginAtZero: true } })
+  };
 
   document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
   document.addEventListener("htmx:afterSwap", function (e) { renderCharts(e.target); });

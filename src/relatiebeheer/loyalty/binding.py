@@ -1,0 +1,370 @@
+"""The binding matrix of an account: activities per level over the last 12 months, the
+gaps ("no social binding for 9 months") and suggestions that use the contacts' interests.
+
+Also the two sides of the account the lesson names: the *personal* side (its contacts,
+their interests, the latest "is there a klik?" judgement, invitations and incentives) and
+the *business* side (the register of wishes and buying behaviour, and what the orders
+say about how and when the account buys).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from relatiebeheer.core.loyalty_rules import add_months
+from relatiebeheer.core.money import format_money
+from relatiebeheer.relations.models import Account, Contact
+from relatiebeheer.sales.models import Order, OrderLine
+
+from .models import (
+    BindingActivity,
+    Event,
+    IncentiveIdea,
+    Invitation,
+    Level,
+    LoyaltySettings,
+    Rapport,
+    TierStatus,
+    Wish,
+)
+
+
+def months_between(earlier: date, later: date) -> int:
+    """Whole calendar months from ``earlier`` to ``later`` (31 Jan → 30 Apr is 2)."""
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    if later.day < earlier.day:
+        months -= 1
+    return max(months, 0)
+
+
+def month_starts(today: date, count: int = 12) -> list[date]:
+    first = date(today.year, today.month, 1)
+    return [add_months(first, -i) for i in range(count - 1, -1, -1)]
+
+
+LEVEL_LABELS = dict(Level.choices)
+
+
+@dataclass
+class Gap:
+    level: str
+    label: str
+    last_done: date | None
+    months: int | None  # months without a done activity (None: never)
+    message: str
+
+
+@dataclass
+class Suggestion:
+    level: str
+    text: str
+    contact_id: int | None = None
+    event_id: int | None = None
+    kind: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(LEVEL_LABELS[self.level])
+
+
+@dataclass
+class Matrix:
+    months: list[date]
+    rows: list[dict]  # per level: label, cells (count per month), total, last_done, planned
+    gaps: list[Gap] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+
+def _gap_message(level: str, months: int | None) -> str:
+    if months is None:
+        return {
+            Level.FINANCIAL: _("No financial binding yet."),
+            Level.SOCIAL: _("No social binding yet."),
+            Level.STRUCTURAL: _("No structural binding yet."),
+        }[level]
+    return {
+        Level.FINANCIAL: _("No financial binding for %(months)s months."),
+        Level.SOCIAL: _("No social binding for %(months)s months."),
+        Level.STRUCTURAL: _("No structural binding for %(months)s months."),
+    }[level] % {"months": months}
+
+
+def binding_matrix(
+    account: Account, *, today: date | None = None, with_suggestions: bool = True
+) -> Matrix:
+    """Activities per level and month (done), planned ones, gaps and suggestions.
+
+    A fixed number of queries, whatever the account holds.
+    """
+    today = today or timezone.localdate()
+    settings = LoyaltySettings.load()
+    months = month_starts(today)
+    start = months[0]
+    activities = list(
+        BindingActivity.objects.filter(account=account)
+        .filter(
+            Q(status=BindingActivity.Status.DONE, done_on__gte=start, done_on__lte=today)
+            | Q(status=BindingActivity.Status.PLANNED, planned_on__gte=today - timedelta(days=30))
+        )
+        .select_related("contact", "interest")
+        .order_by("done_on", "planned_on", "id")
+    )
+    last_done = dict(
+        BindingActivity.objects.filter(
+            account=account, status=BindingActivity.Status.DONE, done_on__lte=today
+        )
+        .values("level")
+        .annotate(last=Max("done_on"))
+        .values_list("level", "last")
+    )
+    rows = []
+    index = {m: i for i, m in enumerate(months)}
+    gaps = []
+    for level, label in Level.choices:
+        cells: list[list[BindingActivity]] = [[] for _m in months]
+        planned = []
+        for activity in activities:
+            if activity.level != level:
+                continue
+            if activity.status == BindingActivity.Status.DONE:
+                cells[index[date(activity.done_on.year, activity.done_on.month, 1)]].append(
+                    activity
+                )
+            else:
+                planned.append(activity)
+        last = last_done.get(level)
+        gap_months = None if last is None else months_between(last, today)
+        rows.append(
+            {
+                "level": level,
+                "label": label,
+                "cells": cells,
+                "counts": [len(c) for c in cells],
+                "total": sum(len(c) for c in cells),
+                "last_done": last,
+                "planned": planned,
+            }
+        )
+        if last is None or gap_months >= settings.gap_months:
+            gaps.append(Gap(level, label, last, gap_months, _gap_message(level, gap_months)))
+    matrix = Matrix(months=months, rows=rows, gaps=gaps)
+    if with_suggestions:
+        matrix.suggestions = suggestions(account, gaps, today=today)
+    return matrix
+
+
+def suggestions(account: Account, gaps: list[Gap], *, today: date) -> list[Suggestion]:
+    """What to do about each gap, using the contacts' interests, the events coming up,
+    the incentive ideas, the wishes not yet met and the programme status."""
+    result: list[Suggestion] = []
+    levels = {gap.level for gap in gaps}
+    if Level.SOCIAL in levels:
+        contacts = list(account.contacts.prefetch_related("interests").order_by("last_name", "id"))
+        interests = {c.pk: {i.pk: i.name for i in c.interests.all()} for c in contacts}
+        wanted = {pk for names in interests.values() for pk in names}
+        events = list(
+            Event.objects.filter(starts_at__date__gte=today, interest_id__in=wanted)
+            .order_by("starts_at")
+            .select_related("interest")[:20]
+        )
+        ideas = list(
+            IncentiveIdea.objects.filter(active=True, interest_id__in=wanted).select_related(
+                "interest"
+            )[:50]
+        )
+        for contact in contacts:
+            mine = interests[contact.pk]
+            for event in events:
+                if event.interest_id in mine:
+                    result.append(
+                        Suggestion(
+                            Level.SOCIAL,
+                            _("Invite %(contact)s (%(interest)s) to %(event)s on %(day)s.")
+                            % {
+                                "contact": contact.full_name,
+                                "interest": event.interest.name,
+                                "event": event.name,
+                                "day": timezone.localtime(event.starts_at).date().isoformat(),
+                            },
+                            contact_id=contact.pk,
+                            event_id=event.pk,
+                            kind="event",
+                        )
+                    )
+                    break
+            else:
+                for idea in ideas:
+                    if idea.interest_id in mine:
+                        result.append(
+                            Suggestion(
+                                Level.SOCIAL,
+                                _("Give %(contact)s an incentive that fits %(interest)s: %(idea)s.")
+                                % {
+                                    "contact": contact.full_name,
+                                    "interest": idea.interest.name,
+                                    "idea": idea.name,
+                                },
+                                contact_id=contact.pk,
+                                kind="incentive",
+                            )
+                        )
+                        break
+                else:
+                    if mine:
+                        result.append(
+                            Suggestion(
+                                Level.SOCIAL,
+                                _(
+                                    "Plan personal attention for %(contact)s; "
+                                    "interests: %(interests)s."
+                                )
+                                % {
+                                    "contact": contact.full_name,
+                                    "interests": ", ".join(sorted(mine.values())),
+                                },
+                                contact_id=contact.pk,
+                                kind="attention",
+                            )
+                        )
+        if not any(s.level == Level.SOCIAL for s in result):
+            result.append(
+                Suggestion(
+                    Level.SOCIAL,
+                    _("Visit or call the buyer for a personal conversation; note their interests."),
+                    kind="attention",
+                )
+            )
+    if Level.FINANCIAL in levels:
+        status = (
+            TierStatus.objects.filter(account=account)
+            .select_related("tier", "programme")
+            .order_by("-tier__rank")
+            .first()
+        )
+        if status is not None and status.needed_for_next:
+            result.append(
+                Suggestion(
+                    Level.FINANCIAL,
+                    _(
+                        "%(amount)s more reaches the next tier of %(programme)s: offer a bonus on the next order."
+                    )
+                    % {
+                        "amount": format_money(status.needed_for_next),
+                        "programme": status.programme.name,
+                    },
+                    kind="bonus",
+                )
+            )
+        else:
+            result.append(
+                Suggestion(
+                    Level.FINANCIAL,
+                    _("Offer a discount for early ordering or better payment terms."),
+                    kind="discount",
+                )
+            )
+    if Level.STRUCTURAL in levels:
+        open_wishes = list(
+            Wish.objects.filter(account=account)
+            .exclude(status=Wish.Status.MET)
+            .order_by("status", "id")[:3]
+        )
+        for wish in open_wishes:
+            result.append(
+                Suggestion(
+                    Level.STRUCTURAL,
+                    _("Meet the wish: %(wish)s") % {"wish": wish.wish},
+                    kind="wish",
+                )
+            )
+        if not open_wishes:
+            result.append(
+                Suggestion(
+                    Level.STRUCTURAL,
+                    _(
+                        "Ask how the account wants to order and be delivered; offer "
+                        "tailor-made delivery, an EDI link or reserved stock."
+                    ),
+                    kind="delivery",
+                )
+            )
+    return result
+
+
+# --------------------------------------------------------------------------- the two sides
+
+
+def personal_side(account: Account, *, today: date | None = None) -> list[dict]:
+    """Per contact: interests, the latest klik judgement, invitations and incentives."""
+    today = today or timezone.localdate()
+    contacts = list(account.contacts.prefetch_related("interests").order_by("last_name", "id"))
+    ids = [c.pk for c in contacts]
+    latest: dict[int, Rapport] = {}
+    for rapport in Rapport.objects.filter(contact_id__in=ids).order_by(
+        "contact_id", "-judged_on", "-id"
+    ):
+        latest.setdefault(rapport.contact_id, rapport)
+    invitations: dict[int, list[Invitation]] = defaultdict(list)
+    for invitation in (
+        Invitation.objects.filter(contact_id__in=ids)
+        .select_related("event")
+        .order_by("-event__starts_at")
+    ):
+        invitations[invitation.contact_id].append(invitation)
+    incentives: dict[int, list[BindingActivity]] = defaultdict(list)
+    for activity in (
+        BindingActivity.objects.filter(
+            contact_id__in=ids, level=Level.SOCIAL, done_on__gte=today - timedelta(days=730)
+        )
+        .select_related("interest")
+        .order_by("-done_on")
+    ):
+        incentives[activity.contact_id].append(activity)
+    return [
+        {
+            "contact": contact,
+            "interests": [i.name for i in contact.interests.all()],
+            "klik": latest.get(contact.pk),
+            "invitations": invitations.get(contact.pk, [])[:5],
+            "social": incentives.get(contact.pk, [])[:5],
+        }
+        for contact in contacts
+    ]
+
+
+def buying_behaviour(account: Account, *, today: date | None = None) -> dict:
+    """What the orders of the last two years say: how often, how much, when, what."""
+    today = today or timezone.localdate()
+    start = today - timedelta(days=730)
+    orders = Order.objects.filter(
+        account=account, credit_of__isnull=True, date__gte=start, date__lte=today
+    ).counting()
+    stats = orders.aggregate(n=Count("pk"), revenue=Sum("revenue"), last=Max("date"))
+    months = Counter(orders.values_list("date__month", flat=True))
+    categories = list(
+        OrderLine.objects.filter(order__in=orders)
+        .exclude(category="")
+        .values("category")
+        .annotate(revenue=Sum("revenue"))
+        .order_by("-revenue")[:5]
+    )
+    n = stats["n"] or 0
+    return {
+        "orders": n,
+        "per_year": Decimal(n) / 2 if n else Decimal(0),
+        "average": (stats["revenue"] / n) if n else None,
+        "last": stats["last"],
+        "busy_months": [date(2000, m, 1) for m, _c in months.most_common(3)],
+        "categories": categories,
+    }
+
+
+def contact_choices(account: Account) -> list[Contact]:
+    return list(account.contacts.order_by("last_name", "first_name", "id"))

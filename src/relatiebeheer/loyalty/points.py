@@ -1,0 +1,712 @@
+"""The points ledger: earning on orders, confirming, reversing, expiring, redeeming.
+
+The ledger (:class:`~relatiebeheer.loyalty.models.LedgerEntry`) is append-only and is the
+truth: the balance is the sum of its entries, and the lots (what is left of each earn)
+follow from folding it with :func:`core.loyalty_rules.fold_ledger`. The
+:class:`~relatiebeheer.loyalty.models.PointsAccount` row caches balance and pending
+points; :func:`points_rebuild` recomputes the cache from the ledger.
+
+* Earning is idempotent on its source: an order earns under the key ``order:<id>``
+  (unique per points account), so the same order never earns twice, whatever retries.
+  Points are pending until the order is delivered or paid (the programme says which) and
+  become spendable with a ``confirm:order:<id>`` entry.
+* A credit note reverses its order's points pro rata (``credit:<id>``), never more than
+  was earned; a cancelled or deleted order gives back all its points.
+* Redemptions, reversals, confirmations and expiries lock the points account row
+  (``SELECT … FOR UPDATE``; SQLite's IMMEDIATE transactions serialise writers), fold the
+  ledger and append what the core plans: concurrent redemptions of the last points can
+  never overdraw — one succeeds, the others are refused.
+* Earning in bulk (the evaluation) inserts the earns of many orders at once under the
+  programme's row lock and adds to the cached balance with ``balance = balance + n``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound
+from relatiebeheer.core import loyalty_rules as rules
+from relatiebeheer.relations.models import Account
+from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.sales.models import Order, OrderLine
+
+from .models import Campaign, CampaignMember, LedgerEntry, PointsAccount, Programme, Reward
+
+CONFIRMED = {
+    Programme.ConfirmOn.DELIVERED: {Order.Status.DELIVERED, Order.Status.PAID},
+    Programme.ConfirmOn.PAID: {Order.Status.PAID},
+}
+
+
+def earn_rules(programme: Programme) -> rules.EarnRules:
+    return rules.EarnRules(
+        points_per_euro=programme.points_per_euro,
+        points_per_order=programme.points_per_order,
+        category_points_per_euro={
+            r.category: r.points_per_euro for r in programme.category_rules.all()
+        },
+    )
+
+
+def expiry_for(programme: Programme, earned_on: date) -> date | None:
+    """The last day points earned on ``earned_on`` can be used (None: they never expire)."""
+    if not programme.points_expiry_months:
+        return None
+    return rules.add_months(earned_on, programme.points_expiry_months) - timedelta(days=1)
+
+
+def campaign_multipliers(programme: Programme) -> dict[int, list[tuple[date, date, Decimal]]]:
+    """Per targeted account: the points multipliers of launched campaigns (from, to, ×)."""
+    campaigns = Campaign.objects.filter(
+        programme=programme,
+        status=Campaign.Status.LAUNCHED,
+        incentive=Campaign.Incentive.POINTS_MULTIPLIER,
+    ).values_list("pk", "starts_on", "ends_on", "incentive_rate")
+    result: dict[int, list[tuple[date, date, Decimal]]] = defaultdict(list)
+    for pk, start, end, factor in campaigns:
+        members = CampaignMember.objects.filter(
+            campaign_id=pk, group=CampaignMember.Group.TARGET
+        ).values_list("account_id", flat=True)
+        for account_id in members:
+            result[account_id].append((start, end, factor))
+    return result
+
+
+def _multipliers_on(windows, day: date) -> list[rules.Multiplier]:
+    return [
+        rules.Multiplier(Decimal(factor), label="campaign")
+        for start, end, factor in windows
+        if start <= day <= end
+    ]
+
+
+# --------------------------------------------------------------------------- folding
+
+
+def _core(row: LedgerEntry) -> rules.LedgerEntry:
+    return rules.LedgerEntry(
+        kind=row.kind,
+        key=row.key,
+        points=int(row.points),
+        on=row.on,
+        source=row.source,
+        expires_on=row.expires_on,
+        pending=row.pending,
+        amount=row.amount,
+    )
+
+
+def ledger_state(points_account: PointsAccount) -> rules.LedgerState:
+    """The folded ledger of one points account (in append order)."""
+    rows = LedgerEntry.objects.filter(points_account=points_account).order_by("pk")
+    return rules.fold_ledger(_core(row) for row in rows)
+
+
+def _points_account(programme: Programme, account_id: int) -> PointsAccount:
+    pa, _created = PointsAccount.objects.get_or_create(programme=programme, account_id=account_id)
+    return pa
+
+
+def _locked(programme: Programme, account_id: int) -> PointsAccount:
+    """The points account row, locked for this transaction (created when missing)."""
+    pa = (
+        PointsAccount.objects.select_for_update()
+        .filter(programme=programme, account_id=account_id)
+        .first()
+    )
+    if pa is None:
+        try:
+            with transaction.atomic():
+                PointsAccount.objects.create(programme=programme, account_id=account_id)
+        except IntegrityError:
+            pass
+        pa = PointsAccount.objects.select_for_update().get(
+            programme=programme, account_id=account_id
+        )
+    return pa
+
+
+def _append(
+    pa: PointsAccount,
+    state: rules.LedgerState,
+    planned: tuple[rules.LedgerEntry, ...],
+    *,
+    order_id: int | None = None,
+    reward: Reward | None = None,
+    actor=None,
+    note: str = "",
+) -> rules.LedgerState:
+    """Append planned entries to a locked points account and set its cache from the fold."""
+    if not planned:
+        return state
+    now = timezone.now()
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                points_account=pa,
+                kind=str(e.kind),
+                key=e.key,
+                points=e.points,
+                on=e.on,
+                source=e.source,
+                expires_on=e.expires_on,
+                pending=e.pending,
+                amount=e.amount,
+                order_id=order_id,
+                reward=reward,
+                note=note[:200],
+                created_at=now,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            for e in planned
+        ]
+    )
+    new_state = rules.fold_ledger([*state.entries.values(), *planned])
+    PointsAccount.objects.filter(pk=pa.pk).update(
+        balance=new_state.balance, pending=new_state.pending
+    )
+    pa.balance, pa.pending = new_state.balance, new_state.pending
+    return new_state
+
+
+# --------------------------------------------------------------------------- earning
+
+
+def points_for(programme: Programme, order: Order, *, lines=None, windows=()) -> int:
+    """The points ``order`` earns under the programme's rules (and campaign multipliers)."""
+    rules_ = earn_rules(programme)
+    if lines is None and rules_.category_points_per_euro:
+        lines = list(order.lines.values_list("revenue", "category"))
+    if lines:
+        core_lines = [rules.OrderLine(revenue, category or None) for revenue, category in lines]
+    else:
+        core_lines = order.revenue
+    return rules.points_for_order(
+        rules_, core_lines, multipliers=_multipliers_on(windows, order.date)
+    )
+
+
+@dataclass
+class EarnContext:
+    """What earning needs besides the order, read once for many postings."""
+
+    programme: Programme
+    rules: rules.EarnRules
+    multipliers: dict[int, list[tuple[date, date, Decimal]]]
+    confirmed: set[str]
+    accounts: dict[int, int] = field(default_factory=dict)  # account id → points account id
+
+    @classmethod
+    def build(cls, programme: Programme) -> EarnContext:
+        return cls(
+            programme=programme,
+            rules=earn_rules(programme),
+            multipliers=campaign_multipliers(programme),
+            confirmed=set(CONFIRMED[programme.points_confirm_on]),
+        )
+
+    def points_account_id(self, account_id: int) -> int:
+        """The points account's id, made when missing (one statement either way)."""
+        if account_id not in self.accounts:
+            table = _q(PointsAccount._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} ({_q('programme_id')}, {_q('account_id')}, "  # noqa: S608
+                    f"{_q('balance')}, {_q('pending')}) VALUES (%s, %s, 0, 0) "
+                    f"ON CONFLICT ({_q('programme_id')}, {_q('account_id')}) "
+                    f"DO UPDATE SET {_q('balance')} = {table}.{_q('balance')} "
+                    f"RETURNING {_q('id')}",
+                    [self.programme.pk, account_id],
+                )
+                self.accounts[account_id] = cursor.fetchone()[0]
+        return self.accounts[account_id]
+
+
+def _adapt(value):
+    """Parameters for raw SQL, as the ORM would pass them."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Posting:
+    """An earn booked by :func:`points_earn`."""
+
+    id: int
+    key: str
+    points: int
+    pending: bool
+
+
+_SQL: dict[tuple[str, str], str] = {}
+
+
+def _earn_sql(name: str) -> str:
+    """The single-posting statements, quoted once per database vendor."""
+    cached = _SQL.get((connection.vendor, name))
+    if cached is not None:
+        return cached
+    q = connection.ops.quote_name
+    ledger, accounts = q(LedgerEntry._meta.db_table), q(PointsAccount._meta.db_table)
+    columns = [
+        "points_account_id", "kind", "key", "points", "on", "source", "expires_on",
+        "pending", "amount_cents", "order_id", "note", "created_at",
+    ]  # fmt: skip
+    statements = {  # identifiers from the models' _meta, values always as parameters
+        "lock": f"SELECT {q('id')} FROM {q(Programme._meta.db_table)} WHERE {q('id')} = %s FOR UPDATE",  # noqa: S608
+        "insert": (
+            f"INSERT INTO {ledger} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({q('points_account_id')}, {q('key')}) DO NOTHING RETURNING {q('id')}"
+        ),
+        "bulk_insert": (
+            f"INSERT INTO {ledger} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})"
+        ),
+        "add": (
+            f"UPDATE {accounts} SET {q('balance')} = {q('balance')} + %s, "  # noqa: S608
+            f"{q('pending')} = {q('pending')} + %s WHERE {q('id')} = %s"
+        ),
+    }
+    for key, sql in statements.items():
+        _SQL[(connection.vendor, key)] = sql
+    return _SQL[(connection.vendor, name)]
+
+
+def points_earn(
+    programme: Programme, order: Order, *, context: EarnContext | None = None
+) -> Posting | None:
+    """Book one order's points (idempotent: an order earns once, whatever retries).
+
+    The single-order path (the bulk path is :func:`points_sync`): one transaction (or a
+    savepoint in the caller's) with an ``INSERT … ON CONFLICT DO NOTHING`` on the
+    unique key ``order:<id>`` and, when it inserted, ``balance = balance + points`` — no
+    fold is needed to earn. ``context`` (:class:`EarnContext`) saves reading the rules
+    for every call. Returns the posting, or ``None`` when the order does not earn
+    (credit note, cancelled, before the programme, or booked already).
+    """
+    if (
+        not programme.points_enabled
+        or order.credit_of_id is not None
+        or order.status == Order.Status.CANCELLED
+        or order.revenue <= 0
+        or order.date < programme.starts_on
+    ):
+        return None
+    context = context or EarnContext.build(programme)
+    lines = None
+    if context.rules.category_points_per_euro:
+        lines = [
+            rules.OrderLine(revenue, category or None)
+            for revenue, category in order.lines.values_list("revenue", "category")
+        ]
+    earned = rules.points_for_order(
+        context.rules,
+        lines or order.revenue,
+        multipliers=_multipliers_on(context.multipliers.get(order.account_id, ()), order.date),
+    )
+    pending = order.status not in context.confirmed
+    expires = expiry_for(programme, order.date)
+    key = f"order:{order.pk}"
+    # Inside the caller's transaction no savepoint is needed: a failure fails it all.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Serialised with the bulk earner (which relies on its anti-join staying true);
+        # SQLite's IMMEDIATE transaction serialises writers already.
+        if connection.features.has_select_for_update:
+            cursor.execute(_earn_sql("lock"), [programme.pk])
+        pa_id = context.points_account_id(order.account_id)
+        cursor.execute(
+            _earn_sql("insert"),
+            [
+                pa_id, "earn", key, earned, _adapt(order.date), "", _adapt(expires), pending,
+                int(order.revenue * 100), order.pk, "", _adapt(timezone.now()),
+            ],
+        )  # fmt: skip
+        row = cursor.fetchone()
+        if row is None:
+            return None  # booked before (a retry)
+        cursor.execute(_earn_sql("add"), [earned, earned if pending else 0, pa_id])
+    return Posting(id=row[0], key=key, points=earned, pending=pending)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def points_sync(
+    programme: Programme,
+    *,
+    as_of: date,
+    account_ids: list[int] | None = None,
+    since: date | None = None,
+) -> dict[str, int]:
+    """Bring the ledger in line with the orders: earn, confirm, reverse, expire.
+
+    Set-based where it can be: the orders without an earn entry are found with one
+    query and booked in bulk; confirmations, reversals and expiries fold only the
+    points accounts they concern. Expiries are booked in full runs (``account_ids``
+    None) for lots that expired since ``since`` (the previous evaluation; all of them
+    when None). Idempotent: a second run books nothing.
+    """
+    counts = {"earned": 0, "earn_postings": 0, "confirmed": 0, "reversed": 0, "expired": 0}
+    if not programme.points_enabled:
+        return counts
+    _earn_in_bulk(programme, as_of, account_ids, counts)
+    _confirm(programme, account_ids, counts)
+    _reverse(programme, as_of, account_ids, counts)
+    if account_ids is None:
+        _expire(programme, as_of, since, counts)
+    return counts
+
+
+def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
+    earned = LedgerEntry.objects.filter(
+        points_account__programme=programme, kind=LedgerEntry.Kind.EARN, order_id=OuterRef("pk")
+    )
+    orders = (
+        Order.objects.filter(
+            credit_of__isnull=True,
+            revenue__gt=0,
+            date__gte=programme.starts_on,
+            date__lte=as_of,
+        )
+        .exclude(status=Order.Status.CANCELLED)
+        .filter(~Exists(earned))
+    )
+    if account_ids is not None:
+        orders = orders.filter(account_id__in=account_ids)
+    rules_ = earn_rules(programme)
+    multipliers = campaign_multipliers(programme)
+    confirmed = CONFIRMED[programme.points_confirm_on]
+    with transaction.atomic():
+        # One bulk earner at a time per programme (the anti-join above stays true).
+        list(Programme.objects.select_for_update().filter(pk=programme.pk).values_list("pk"))
+        rows = list(orders.values_list("pk", "account_id", "date", "status", "revenue"))
+        if not rows:
+            return
+        lines: dict[int, list] = defaultdict(list)
+        if rules_.category_points_per_euro:
+            ids = [r[0] for r in rows]
+            for start in range(0, len(ids), 500):
+                for order_id, revenue, category in OrderLine.objects.filter(
+                    order_id__in=ids[start : start + 500]
+                ).values_list("order_id", "revenue", "category"):
+                    lines[order_id].append(rules.OrderLine(revenue, category or None))
+        accounts = sorted({r[1] for r in rows})
+        existing = _points_accounts(programme, accounts)
+        missing = [a for a in accounts if a not in existing]
+        if missing:
+            PointsAccount.objects.bulk_create(
+                [PointsAccount(programme=programme, account_id=a) for a in missing],
+                batch_size=2000,
+                ignore_conflicts=True,
+            )
+            existing.update(_points_accounts(programme, missing))
+        totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        now = _adapt(timezone.now())
+        expiry: dict[date, object] = {}
+        entries = []
+        for order_id, account_id, day, status, revenue in rows:
+            day = date.fromisoformat(day) if isinstance(day, str) else day
+            order_lines = lines.get(order_id) or revenue
+            points = rules.points_for_order(
+                rules_,
+                order_lines,
+                multipliers=_multipliers_on(multipliers.get(account_id, ()), day),
+            )
+            pending = status not in confirmed
+            pa_id = existing[account_id]
+            if day not in expiry:
+                expiry[day] = (_adapt(day), _adapt(expiry_for(programme, day)))
+            on, expires = expiry[day]
+            entries.append(
+                (
+                    pa_id, "earn", f"order:{order_id}", points, on, "", expires, pending,
+                    int(revenue * 100), order_id, "", now,
+                )
+            )  # fmt: skip
+            totals[pa_id][0] += points
+            totals[pa_id][1] += points if pending else 0
+            counts["earned"] += points
+        with connection.cursor() as cursor:
+            for start in range(0, len(entries), 5000):
+                cursor.executemany(_earn_sql("bulk_insert"), entries[start : start + 5000])
+        counts["earn_postings"] += len(entries)
+        table = _q(PointsAccount._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET {_q('balance')} = {_q('balance')} + %s, "  # noqa: S608
+                f"{_q('pending')} = {_q('pending')} + %s WHERE {_q('id')} = %s",
+                [(b, p, pk) for pk, (b, p) in totals.items()],
+            )
+
+
+def _points_accounts(programme: Programme, account_ids: list[int]) -> dict[int, int]:
+    """account id → points account id, for the given accounts."""
+    qs = PointsAccount.objects.filter(programme=programme)
+    if len(account_ids) > 5000:  # cheaper to read them all than to pass a huge list
+        wanted = set(account_ids)
+        return {a: pk for a, pk in qs.values_list("account_id", "pk") if a in wanted}
+    found: dict[int, int] = {}
+    for start in range(0, len(account_ids), 500):
+        found.update(
+            qs.filter(account_id__in=account_ids[start : start + 500]).values_list(
+                "account_id", "pk"
+            )
+        )
+    return found
+
+
+def _grouped(entries) -> dict[int, list]:
+    groups: dict[int, list] = defaultdict(list)
+    for item in entries:
+        groups[item[0]].append(item[1:])
+    return groups
+
+
+def _confirm(programme, account_ids, counts) -> None:
+    confirmed = CONFIRMED[programme.points_confirm_on]
+    done = LedgerEntry.objects.filter(
+        points_account=OuterRef("points_account"),
+        kind=LedgerEntry.Kind.CONFIRM,
+        source=OuterRef("key"),
+    )
+    candidates = LedgerEntry.objects.filter(
+        points_account__programme=programme,
+        kind=LedgerEntry.Kind.EARN,
+        pending=True,
+        order_id__in=Order.objects.filter(status__in=confirmed).values("pk"),
+    ).filter(~Exists(done))
+    if account_ids is not None:
+        candidates = candidates.filter(points_account__account_id__in=account_ids)
+    groups = _grouped(candidates.values_list("points_account__account_id", "key", "order_id"))
+    today = timezone.localdate()
+    for account_id, items in groups.items():
+        with transaction.atomic():
+            pa = _locked(programme, account_id)
+            state = ledger_state(pa)
+            for key, order_id in items:
+                planned = rules.plan_confirm(state, earn_key=key, on=today)
+                state = _append(pa, state, planned, order_id=order_id)
+                counts["confirmed"] += len(planned)
+
+
+def _reverse(programme, as_of, account_ids, counts) -> None:
+    """Credit notes (pro rata), cancelled and deleted orders (in full)."""
+    earned = LedgerEntry.objects.filter(
+        points_account__programme=programme, kind=LedgerEntry.Kind.EARN
+    )
+    if account_ids is not None:
+        earned = earned.filter(points_account__account_id__in=account_ids)
+    reversed_keys = LedgerEntry.objects.filter(
+        points_account__programme=programme, kind=LedgerEntry.Kind.REVERSE
+    )
+    work: list[tuple[int, str, str, Decimal | None, date, int]] = []
+    # Credit notes of orders that earned.
+    notes = (
+        Order.objects.filter(
+            credit_of__isnull=False,
+            credit_of_id__in=earned.values("order_id"),
+            date__lte=as_of,
+            revenue__lt=0,
+        )
+        .exclude(status=Order.Status.CANCELLED)
+        .exclude(pk__in=reversed_keys.filter(key__startswith="credit:").values("order_id"))
+        .values_list("account_id", "pk", "credit_of_id", "revenue", "date")
+    )
+    for account_id, pk, original, revenue, day in notes:
+        work.append((account_id, f"credit:{pk}", f"order:{original}", -revenue, day, pk))
+    # Cancelled orders that had earned.
+    cancelled = (
+        earned.filter(order_id__in=Order.objects.filter(status=Order.Status.CANCELLED).values("pk"))
+        .exclude(order_id__in=reversed_keys.filter(key__startswith="cancel:").values("order_id"))
+        .values_list("points_account__account_id", "order_id")
+    )
+    for account_id, order_id in cancelled:
+        work.append(
+            (account_id, f"cancel:order:{order_id}", f"order:{order_id}", None, as_of, order_id)
+        )
+    # Orders deleted after they earned.
+    gone = (
+        earned.exclude(order_id__in=Order.objects.values("pk"))
+        .exclude(order_id__in=reversed_keys.filter(key__startswith="deleted:").values("order_id"))
+        .values_list("points_account__account_id", "order_id")
+    )
+    for account_id, order_id in gone:
+        work.append(
+            (account_id, f"deleted:order:{order_id}", f"order:{order_id}", None, as_of, order_id)
+        )
+    by_account: dict[int, list] = defaultdict(list)
+    for item in work:
+        by_account[item[0]].append(item[1:])
+    for account_id, items in by_account.items():
+        with transaction.atomic():
+            pa = _locked(programme, account_id)
+            state = ledger_state(pa)
+            for key, earn_key, credited, day, order_id in sorted(items, key=lambda x: (x[3], x[0])):
+                if key in state.entries:
+                    continue
+                lot = state.lot(earn_key)
+                if lot is None or lot.amount is None or lot.amount <= 0:
+                    continue
+                if credited is None:  # cancelled or deleted: whatever is not credited yet
+                    credited = lot.amount - lot.credited
+                if credited <= 0:
+                    continue
+                reversal = rules.compute_reversal(
+                    state, key=key, earn_key=earn_key, credited=credited, on=day
+                )
+                state = _append(pa, state, reversal.entries, order_id=order_id)
+                counts["reversed"] += -sum(e.points for e in reversal.entries)
+
+
+def _expire(programme, as_of, since, counts) -> None:
+    expired = LedgerEntry.objects.filter(
+        points_account=OuterRef("points_account"),
+        kind=LedgerEntry.Kind.EXPIRE,
+        source=OuterRef("key"),
+    )
+    lots = LedgerEntry.objects.filter(
+        points_account__programme=programme,
+        kind=LedgerEntry.Kind.EARN,
+        expires_on__lt=as_of,
+    ).filter(~Exists(expired))
+    if since is not None:
+        lots = lots.filter(expires_on__gte=since - timedelta(days=1))
+    accounts = sorted(set(lots.values_list("points_account__account_id", flat=True)))
+    for account_id in accounts:
+        with transaction.atomic():
+            pa = _locked(programme, account_id)
+            state = ledger_state(pa)
+            planned = rules.compute_expiries(state, as_of)
+            _append(pa, state, planned)
+            counts["expired"] += -sum(e.points for e in planned)
+
+
+# --------------------------------------------------------------------------- redeeming
+
+
+def points_redeem(
+    *,
+    actor,
+    account: Account,
+    programme: Programme,
+    reward: Reward | None = None,
+    points: int | None = None,
+    key: str | None = None,
+    on: date | None = None,
+) -> LedgerEntry:
+    """Redeem points (for a reward, or a number of points), first-to-expire first.
+
+    Never below zero: the points account row is locked, the ledger folded and the core
+    refuses a redemption beyond what is available on ``on``. ``key`` makes a retry safe
+    (the same key redeems once); without it every call is a new redemption.
+    """
+    require_account_writable(actor, account)
+    if not programme.points_enabled:
+        raise InvalidInput({"programme": [_("This programme has no points.")]})
+    if reward is not None:
+        if reward.programme_id != programme.pk or not reward.active:
+            raise InvalidInput({"reward": [_("Choose a reward of this programme.")]})
+        points = reward.points
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+        raise InvalidInput({"points": [_("Redeem a whole number of points above zero.")]})
+    on = on or timezone.localdate()
+    key = key or f"redeem:{uuid.uuid4().hex}"
+    if not key.startswith("redeem:"):
+        key = f"redeem:{key}"
+    with transaction.atomic():
+        pa = _locked(programme, account.pk)
+        state = ledger_state(pa)
+        try:
+            planned = rules.plan_redemption(state, key=key[:80], points=points, on=on)
+        except rules.LedgerError as exc:
+            if exc.code == "insufficient_points":
+                raise Conflict(
+                    _("Not enough points: %(asked)s asked, %(available)s available.")
+                    % {"asked": points, "available": exc.details.get("available", 0)},
+                    code="insufficient_points",
+                ) from exc
+            raise InvalidInput({"key": [_("This key was used for another redemption.")]}) from exc
+        if not planned:  # a retry of a redemption already booked
+            return LedgerEntry.objects.get(points_account=pa, key=key[:80])
+        _append(pa, state, planned, reward=reward, actor=actor)
+        entry = LedgerEntry.objects.get(points_account=pa, key=key[:80])
+        audit_log(
+            actor=actor,
+            action="points.redeem",
+            obj=entry,
+            account_id=account.pk,
+            extra={"points": points, "reward_id": reward.pk if reward else None},
+        )
+    return entry
+
+
+def points_rebuild(programme: Programme | None = None) -> int:
+    """Recompute every cached balance from the ledger; return how many were wrong."""
+    accounts = PointsAccount.objects.all()
+    if programme is not None:
+        accounts = accounts.filter(programme=programme)
+    wrong = 0
+    for pa in accounts.iterator(chunk_size=1000):
+        with transaction.atomic():
+            locked = PointsAccount.objects.select_for_update().get(pk=pa.pk)
+            state = ledger_state(locked)
+            if (locked.balance, locked.pending) != (state.balance, state.pending):
+                wrong += 1
+                PointsAccount.objects.filter(pk=pa.pk).update(
+                    balance=state.balance, pending=state.pending
+                )
+    return wrong
+
+
+def points_summary(programme: Programme, account: Account, *, today: date | None = None) -> dict:
+    """Balance, pending and available points and the lots of one account (for display)."""
+    today = today or timezone.localdate()
+    pa = PointsAccount.objects.filter(programme=programme, account=account).first()
+    if pa is None:
+        return {"balance": 0, "pending": 0, "available": 0, "lots": [], "expiring": None}
+    state = ledger_state(pa)
+    lots = sorted(state.lots, key=lambda lot: lot.fifo_key)
+    upcoming = [lot for lot in lots if lot.remaining and lot.expires_on and lot.expires_on >= today]
+    return {
+        "balance": state.balance,
+        "pending": state.pending,
+        "available": state.available_on(today),
+        "lots": lots,
+        "expiring": upcoming[0] if upcoming else None,
+    }
+
+
+def points_account_get(*, actor, programme: Programme, account_id: int) -> PointsAccount:
+    pa = (
+        PointsAccount.objects.visible_to(actor)
+        .filter(programme=programme, account_id=account_id)
+        .first()
+    )
+    if pa is None:
+        raise NotFound()
+    return pa
+
+
+__all__ = [
+    "ledger_state",
+    "points_earn",
+    "points_rebuild",
+    "points_redeem",
+    "points_summary",
+    "points_sync",
+]

@@ -1,0 +1,56 @@
+"""Scheduled work: automatic invitations, reminders, overdue follow-ups, counter cleanup.
+
+Each job is registered with the worker's scheduler (``ops.scheduler.register``), which
+enqueues it once per time slot whatever the number of workers; each job is itself
+idempotent (automatic sends are recorded per contact moment, reminders and overdue
+notices claim their row before mailing, mails have idempotency keys).
+"""
+
+from datetime import timedelta
+
+from django_tasks import task
+
+from relatiebeheer.ops import scheduler
+
+
+@task()
+def auto_invite() -> int:
+    from .services import auto_invite as run
+
+    return run()
+
+
+@task()
+def send_reminders() -> int:
+    from .services import send_reminders as run
+
+    return run()
+
+
+@task()
+def notify_overdue_followups() -> int:
+    from .services import followups_notify_overdue
+
+    return followups_notify_overdue()
+
+
+@task()
+def rebuild_answer_counts() -> int:
+    from .services import answer_counts_rebuild
+
+    return answer_counts_rebuild()
+
+
+@task()
+def cleanup_rate_counters() -> int:
+    from .ratelimit import cleanup
+
+    return cleanup()
+
+
+scheduler.register("satisfaction.auto_invite", timedelta(minutes=15), auto_invite.enqueue)
+scheduler.register("satisfaction.reminders", timedelta(minutes=30), send_reminders.enqueue)
+scheduler.register(
+    "satisfaction.followups_overdue", timedelta(hours=1), notify_overdue_followups.enqueue
+)
+scheduler.register("satisfaction.rate_counters", timedelta(hours=1), cleanup_rate_counters.enqueue)

@@ -133,6 +133,7 @@ def _loyalty(world: World, owner) -> None:
         ),
     }
     loyalty.TrustJudgement.objects.create(account=account, trust=3)
+    loyalty.LoyaltySettings.load()
 
 
 def _imports(world: World, owner) -> None:
@@ -244,7 +245,7 @@ def _loyalty_bodies(world: World) -> dict:
     v1 = "/api/v1/loyalty"
     return {
         f"{v1}/programmes": {"code": "goud", "name": "Goud", "starts_on": "2026-01-01"},
-        f"{v1}/settings": {"weight_trust": 30},
+        f"{v1}/settings": {"weight_trust": 30, "version": 1},
         f"{v1}/accounts/{{account_id}}/redemptions": {"programme_id": p, "points": 1},
         f"{v1}/binding-activities": {
             "account_id": a,

@@ -14,7 +14,7 @@ from pydantic import ConfigDict
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
 from relatiebeheer.api.types import Id, Money, NonNegativeMoney, RequiredText, Text, Version
-from relatiebeheer.common.errors import InvalidInput
+from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account, Contact
 from relatiebeheer.relations.services import require_account_writable
@@ -115,6 +115,9 @@ class RewardSchema(In):
 
 class ProgrammeIn(In):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[-a-zA-Z0-9_]+$")
+    # Replacing an existing programme: the version you read (409 if it changed since);
+    # leave it out to replace whatever is there (configuration kept as code).
+    version: Version | None = None
     name: RequiredText(100)
     description: Text(2000) = ""
     active: bool = True
@@ -260,9 +263,11 @@ class SettingsSchema(Schema):
     falling_days: int = Field(ge=7, le=730)
     gap_months: int = Field(ge=1, le=12)
     investment_norm: Decimal = Field(ge=Decimal("0.01"), le=100, max_digits=5, decimal_places=2)
+    version: int
 
 
 class SettingsIn(In):
+    version: Version  # the version you read; 409 with the saved settings if it changed
     weight_trust: int | None = Field(None, ge=0, le=1000)
     weight_satisfaction: int | None = Field(None, ge=0, le=1000)
     weight_alternatives: int | None = Field(None, ge=0, le=1000)
@@ -292,8 +297,8 @@ def get_settings(request: HttpRequest):
     summary="Change the index weights and thresholds (sales managers and administrators)",
 )
 def update_settings(request: HttpRequest, payload: SettingsIn):
-    data = {k: v for k, v in _changes(payload).items() if v is not None}
-    return services.settings_update(actor=request.auth, data=data)
+    data = {k: v for k, v in _changes(payload).items() if v is not None and k != "version"}
+    return services.settings_update(actor=request.auth, data=data, version=payload.version)
 
 
 # --------------------------------------------------------------------------- one account
@@ -1078,7 +1083,9 @@ class RsvpIn(In):
 def respond(request: HttpRequest, event_invitation_id: Id, payload: RsvpIn):
     invitation = selectors.invitation_get(actor=request.auth, pk=event_invitation_id)
     require_account_writable(request.auth, invitation.account)
-    if payload.status is None:
+    if payload.status is None:  # nothing to change, but a stale version is still a conflict
+        if payload.version != invitation.version:
+            raise VersionConflict(current=invitation)
         return invitation
     return services.invitation_respond(
         actor=request.auth, invitation=invitation, version=payload.version, status=payload.status

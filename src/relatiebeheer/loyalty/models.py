@@ -493,6 +493,9 @@ class LoyaltySettings(models.Model):
         default=Decimal("10.00"),
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
     )
+    # Grows by one on every saved change: two managers editing the weights at once
+    # cannot overwrite each other (see services.settings_update).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("loyalty settings")

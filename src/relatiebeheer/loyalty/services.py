@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
-from relatiebeheer.common.errors import Conflict, InvalidInput, PermissionRefused
+from relatiebeheer.common.errors import Conflict, InvalidInput, PermissionRefused, VersionConflict
 from relatiebeheer.common.services import apply_changes, full_clean_or_raise, versioned_update
 from relatiebeheer.core import loyalty_rules as rules
 from relatiebeheer.relations.models import Account, Contact, Interaction, Interest
@@ -561,15 +561,25 @@ SETTINGS_FIELDS = (
 )
 
 
-def settings_update(*, actor, data: Mapping[str, Any]) -> LoyaltySettings:
-    """Change the index weights and the thresholds (sales managers and administrators)."""
+def settings_update(
+    *, actor, data: Mapping[str, Any], version: int | None = None
+) -> LoyaltySettings:
+    """Change the index weights and the thresholds (sales managers and administrators).
+
+    ``version`` is the settings' version the editor saw; when given and someone saved in
+    between, nothing is written and :class:`VersionConflict` carries the saved settings.
+    """
     require_can_configure(actor)
     settings = LoyaltySettings.load()
     changed = apply_changes(settings, dict(data), SETTINGS_FIELDS)
-    full_clean_or_raise(settings)
+    full_clean_or_raise(settings, exclude=["version"])
     if sum(settings.weights.values()) <= 0:
         raise InvalidInput({"weight_trust": [_("At least one weight must be above zero.")]})
     with transaction.atomic():
+        saved = LoyaltySettings.objects.select_for_update().get(pk=settings.pk)
+        if version is not None and saved.version != version:
+            raise VersionConflict(current=saved)
+        settings.version = saved.version + 1
         settings.save()
         audit_log(actor=actor, action="loyalty_settings.update", obj=settings, fields=changed)
     return settings
@@ -621,6 +631,19 @@ PROGRAMME_FIELDS = (
     "card_scheme",
     "card_prefix",
 )
+
+
+def _lock_rules(programme: Programme, expected_version: int | None, record=None) -> None:
+    """Lock the programme row; refuse when its rules changed since the editor opened them.
+
+    Tiers, brackets, earn rules and rewards are edited as parts of their programme: every
+    change to one of them bumps the programme's version, so the version the editor saw
+    guards them all. ``record`` (the part as it is saved now) goes with the conflict.
+    """
+    saved = Programme.objects.select_for_update().get(pk=programme.pk)
+    if expected_version is not None and saved.version != expected_version:
+        current = type(record)._base_manager.filter(pk=record.pk).first() if record else None
+        raise VersionConflict(current=current or saved)
 
 
 def _bump(programme: Programme) -> None:
@@ -699,6 +722,7 @@ def tier_save(
     tier: Tier | None,
     data: Mapping[str, Any],
     benefits: Iterable[Mapping[str, str]] | None = None,
+    programme_version: int | None = None,
 ) -> Tier:
     """Add or change a tier (and replace its entitlements when ``benefits`` is given)."""
     require_can_configure(actor)
@@ -706,6 +730,7 @@ def tier_save(
     changed = apply_changes(tier, dict(data), ("name", "rank", "threshold"))
     full_clean_or_raise(tier)
     with transaction.atomic():
+        _lock_rules(programme, programme_version, tier if tier.pk else None)
         try:
             with transaction.atomic():
                 tier.save()
@@ -729,13 +754,19 @@ def tier_save(
 
 
 def bracket_save(
-    *, actor, programme: Programme, bracket: BonusBracket | None, data: Mapping[str, Any]
+    *,
+    actor,
+    programme: Programme,
+    bracket: BonusBracket | None,
+    data: Mapping[str, Any],
+    programme_version: int | None = None,
 ) -> BonusBracket:
     require_can_configure(actor)
     bracket = bracket or BonusBracket(programme=programme)
     changed = apply_changes(bracket, dict(data), ("lower_bound", "rate"))
     full_clean_or_raise(bracket)
     with transaction.atomic():
+        _lock_rules(programme, programme_version, bracket if bracket.pk else None)
         try:
             with transaction.atomic():
                 bracket.save()
@@ -750,13 +781,19 @@ def bracket_save(
 
 
 def category_rule_save(
-    *, actor, programme: Programme, rule: CategoryRule | None, data: Mapping[str, Any]
+    *,
+    actor,
+    programme: Programme,
+    rule: CategoryRule | None,
+    data: Mapping[str, Any],
+    programme_version: int | None = None,
 ) -> CategoryRule:
     require_can_configure(actor)
     rule = rule or CategoryRule(programme=programme)
     changed = apply_changes(rule, dict(data), ("category", "points_per_euro"))
     full_clean_or_raise(rule)
     with transaction.atomic():
+        _lock_rules(programme, programme_version, rule if rule.pk else None)
         try:
             with transaction.atomic():
                 rule.save()
@@ -768,23 +805,31 @@ def category_rule_save(
 
 
 def reward_save(
-    *, actor, programme: Programme, reward: Reward | None, data: Mapping[str, Any]
+    *,
+    actor,
+    programme: Programme,
+    reward: Reward | None,
+    data: Mapping[str, Any],
+    programme_version: int | None = None,
 ) -> Reward:
     require_can_configure(actor)
     reward = reward or Reward(programme=programme)
     changed = apply_changes(reward, dict(data), ("name", "points", "description", "active"))
     full_clean_or_raise(reward)
     with transaction.atomic():
+        _lock_rules(programme, programme_version, reward if reward.pk else None)
         reward.save()
+        _bump(programme)  # a reward is part of the rules the editor saw
         audit_log(actor=actor, action="reward.save", obj=reward, fields=changed)
     return reward
 
 
-def config_delete(*, actor, obj) -> None:
+def config_delete(*, actor, obj, programme_version: int | None = None) -> None:
     """Remove a tier, bracket, earn rule or reward (a reward in use is deactivated)."""
     require_can_configure(actor)
     programme = obj.programme
     with transaction.atomic():
+        _lock_rules(programme, programme_version, obj)
         audit_log(actor=actor, action=f"{obj._meta.model_name}.delete", obj=obj)
         if isinstance(obj, Reward):
             obj.active = False
@@ -808,9 +853,13 @@ def programme_define(*, actor, definition: Mapping[str, Any]) -> Programme:
     brackets = definition.pop("brackets", [])
     category_rules = definition.pop("category_rules", [])
     rewards = definition.pop("rewards", [])
+    # Replacing: the version the caller read, when given, must still be the saved one.
+    expected_version = definition.pop("version", None)
     code = definition.get("code")
     with transaction.atomic():
         programme = Programme.objects.select_for_update().filter(code=code).first()
+        if programme is not None and expected_version not in (None, programme.version):
+            raise VersionConflict(current=programme)
         if programme is None:
             programme = Programme()
             apply_changes(programme, definition, PROGRAMME_FIELDS)

@@ -25,7 +25,7 @@ from relatiebeheer.relations.models import Account, Contact
 from relatiebeheer.relations.selectors import contacts_with_consent
 from relatiebeheer.relations.services import require_account_writable, require_can_change
 from relatiebeheer.users.access import can_change_data, sees_all_accounts
-from relatiebeheer.web.views.common import add_service_errors, conflict_message
+from relatiebeheer.web.views.common import add_service_errors, conflict_message, conflict_rows
 
 from . import binding, campaigns, points, selectors, services
 from .barcode import barcode_svg
@@ -1002,6 +1002,7 @@ def programme_edit(request):
         return refused
     programme = Programme.objects.filter(pk=_int(request.GET.get("id"))).first()
     form = ProgrammeForm(request.POST or None, instance=programme)
+    theirs = None
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.programme_save(
@@ -1014,6 +1015,8 @@ def programme_edit(request):
             add_service_errors(form, exc)
         except VersionConflict as exc:
             conflict_message(request, exc)
+            theirs = conflict_rows(form, exc.current)
+            programme.version = exc.current.version  # the next save is based on theirs
         else:
             messages.success(request, _("Programme saved."))
             return redirect(f"{reverse('loyalty:programmes')}#programme-{saved.pk}")
@@ -1022,7 +1025,7 @@ def programme_edit(request):
         title=programme.name if programme else _("New loyalty programme"),
         form=form,
         back=reverse("loyalty:programmes"),
-        extra={"version": programme.version if programme else None},
+        extra={"version": programme.version if programme else None, "theirs": theirs},
     )
 
 
@@ -1033,11 +1036,18 @@ def _config_page(request, *, model, form_class, save, title):
     programme = _programme(request)
     obj = model.objects.filter(pk=_int(request.GET.get("id")), programme=programme).first()
     form = form_class(request.POST or None, instance=obj)
+    # The programme's version when the editor opened the form guards all its parts.
+    seen_version = _int(request.POST.get("programme_version")) or programme.version
+    theirs = None
     if request.method == "POST" and form.is_valid():
         try:
-            save(programme, obj, form)
+            save(programme, obj, form, seen_version)
         except InvalidInput as exc:
             add_service_errors(form, exc)
+        except VersionConflict as exc:
+            conflict_message(request, exc)
+            theirs = conflict_rows(form, exc.current)
+            seen_version = Programme.objects.get(pk=programme.pk).version
         else:
             messages.success(request, _("Saved."))
             return redirect(f"{reverse('loyalty:programmes')}#programme-{programme.pk}")
@@ -1046,7 +1056,10 @@ def _config_page(request, *, model, form_class, save, title):
         title=f"{programme.name}: {title}",
         form=form,
         back=reverse("loyalty:programmes"),
-        extra={"hidden": {"programme": programme.pk}},
+        extra={
+            "hidden": {"programme": programme.pk, "programme_version": seen_version},
+            "theirs": theirs,
+        },
     )
 
 
@@ -1057,8 +1070,13 @@ def tier_edit(request):
         model=Tier,
         form_class=TierForm,
         title=_("tier"),
-        save=lambda p, obj, form: services.tier_save(
-            actor=request.user, programme=p, tier=obj, data=form.changes(), benefits=form.benefits()
+        save=lambda p, obj, form, seen: services.tier_save(
+            actor=request.user,
+            programme=p,
+            tier=obj,
+            data=form.changes(),
+            benefits=form.benefits(),
+            programme_version=seen,
         ),
     )
 
@@ -1070,8 +1088,12 @@ def bracket_edit(request):
         model=BonusBracket,
         form_class=BracketForm,
         title=_("bonus bracket"),
-        save=lambda p, obj, form: services.bracket_save(
-            actor=request.user, programme=p, bracket=obj, data=form.changes()
+        save=lambda p, obj, form, seen: services.bracket_save(
+            actor=request.user,
+            programme=p,
+            bracket=obj,
+            data=form.changes(),
+            programme_version=seen,
         ),
     )
 
@@ -1083,8 +1105,12 @@ def rule_edit(request):
         model=CategoryRule,
         form_class=RuleForm,
         title=_("earn rule"),
-        save=lambda p, obj, form: services.category_rule_save(
-            actor=request.user, programme=p, rule=obj, data=form.changes()
+        save=lambda p, obj, form, seen: services.category_rule_save(
+            actor=request.user,
+            programme=p,
+            rule=obj,
+            data=form.changes(),
+            programme_version=seen,
         ),
     )
 
@@ -1096,8 +1122,12 @@ def reward_edit(request):
         model=Reward,
         form_class=RewardForm,
         title=_("reward"),
-        save=lambda p, obj, form: services.reward_save(
-            actor=request.user, programme=p, reward=obj, data=form.changes()
+        save=lambda p, obj, form, seen: services.reward_save(
+            actor=request.user,
+            programme=p,
+            reward=obj,
+            data=form.changes(),
+            programme_version=seen,
         ),
     )
 
@@ -1113,7 +1143,21 @@ def config_delete(request):
     obj = model.objects.filter(pk=_int(request.POST.get("id"))).first() if model else None
     if obj is None:
         raise Http404
-    services.config_delete(actor=request.user, obj=obj)
+    try:
+        services.config_delete(
+            actor=request.user,
+            obj=obj,
+            programme_version=_int(request.POST.get("programme_version")),
+        )
+    except VersionConflict:
+        messages.error(
+            request,
+            _(
+                "Someone else changed this programme after you opened the page; nothing was "
+                "removed. Check the programme as it is now and try again."
+            ),
+        )
+        return redirect("loyalty:programmes")
     messages.success(request, _("Removed."))
     return redirect("loyalty:programmes")
 
@@ -1123,17 +1167,28 @@ def settings_edit(request):
     refused = _config_gate(request)
     if refused:
         return refused
-    form = SettingsForm(request.POST or None, instance=LoyaltySettings.load())
+    settings = LoyaltySettings.load()
+    form = SettingsForm(request.POST or None, instance=settings)
+    seen_version = _int(request.POST.get("version")) or settings.version
+    theirs = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.settings_update(actor=request.user, data=form.changes())
+            services.settings_update(actor=request.user, data=form.changes(), version=seen_version)
         except InvalidInput as exc:
             add_service_errors(form, exc)
+        except VersionConflict as exc:
+            conflict_message(request, exc)
+            theirs = conflict_rows(form, exc.current)
+            seen_version = exc.current.version
         else:
             messages.success(request, _("Settings saved."))
             return redirect("loyalty:programmes")
     return _form_page(
-        request, title=_("Loyalty index and signals"), form=form, back=reverse("loyalty:programmes")
+        request,
+        title=_("Loyalty index and signals"),
+        form=form,
+        back=reverse("loyalty:programmes"),
+        extra={"version": seen_version, "theirs": theirs},
     )
 
 

@@ -20,7 +20,16 @@ import time
 import urllib.request
 
 from bench.bench_api import COMMON_WORDS, prepare_data
-from bench.common import OUT, Server, bench_env, machine, percentile, run, write_json
+from bench.common import (
+    OUT,
+    RELATIEBEHEER,
+    Server,
+    bench_env,
+    machine,
+    percentile,
+    run,
+    write_json,
+)
 
 SETUP = r"""
 import json, random
@@ -86,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     var = OUT / ("var-quick" if args.quick else "var")
     prepare_data(var, accounts=accounts, orders=orders, seed=1, fresh=False)
     env = bench_env(var)
+    # Pages link hashed static files (as in production): collect them for this var dir.
+    run([RELATIEBEHEER, "collectstatic", "--noinput", "-v0"], env, quiet=True)
     info = json.loads(
         run(
             [sys.executable, "-c", SETUP],

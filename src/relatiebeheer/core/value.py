@@ -137,6 +137,14 @@ def customer_value(
 # --- retention ---------------------------------------------------------------------
 
 
+def retention_rate(retained: int, previous: int) -> Decimal | None:
+    """``retained / previous`` as the ``Decimal`` fraction ``retention_by_year`` gives;
+    ``None`` when last year had no ordering customers."""
+    if not previous:
+        return None
+    return _divide(Decimal(retained), Decimal(previous))
+
+
 def retention_by_year(
     customers_by_year: Mapping[int, Collection[Hashable]],
 ) -> dict[int, Decimal | None]:
@@ -159,7 +167,7 @@ def retention_by_year(
             result[year] = None
             continue
         current = set(customers_by_year.get(year, ()))
-        result[year] = _divide(Decimal(len(previous & current)), Decimal(len(previous)))
+        result[year] = retention_rate(len(previous & current), len(previous))
     return result
 
 

@@ -55,6 +55,7 @@ def refresh_dashboard_figures(*, today: date | None = None) -> int:
         .filter(credit_of__isnull=True, date__gte=date(first_year, 1, 1), date__lte=today)
         .annotate(year=ExtractYear("date"))
         .values_list("account__manager_id", "account_id", "year")
+        .order_by()  # no default ordering columns inside the DISTINCT
         .distinct()
     )
     by_year: dict[tuple, set] = defaultdict(set)

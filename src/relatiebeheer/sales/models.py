@@ -55,6 +55,7 @@ class Order(VersionedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="credit_notes",
+        db_index=False,  # a partial index below: see the comment there
     )
     notes = models.TextField(_("notes"), blank=True)
 
@@ -77,6 +78,14 @@ class Order(VersionedModel):
                 fields=["account"],
                 condition=models.Q(status="cancelled"),
                 name="order_cancelled_idx",
+            ),
+            # Credit notes of an order. Partial, because a full index on a column that is
+            # NULL for nearly every row misleads SQLite's planner: it chose that index for
+            # "credit_of IS NULL AND account_id = ?" and read millions of rows (0.8 s).
+            models.Index(
+                fields=["credit_of"],
+                condition=models.Q(credit_of__isnull=False),
+                name="order_credit_of_idx",
             ),
         ]
         constraints = [

@@ -1,6 +1,7 @@
 """Loyalty in a real browser: the account page says what it takes to reach Gold, a card is
 issued and shows its barcode, and a campaign's charts are drawn (no inline scripts)."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -72,3 +73,42 @@ def test_gold_card_card_and_campaign(page, story, screenshot):
 
     page.goto(f"/loyalty/accounts/{bijenkorf.pk}/drivers/")
     expect(page.locator("canvas[data-chart=radar][data-rendered='1']")).to_have_count(1)
+
+
+def test_two_managers_change_a_tier_and_the_second_sees_both_versions(
+    browser, live_server, screenshot
+):
+    UserFactory(username="sanne", role="sales_manager")
+    UserFactory(username="karin", role="sales_manager")
+    gold = Programme.objects.create(code="gold", name="Gold Card", starts_on=date(2026, 1, 1))
+    tier = Tier.objects.create(programme=gold, name="Gold", rank=1, threshold=D("12000"))
+    url = f"/loyalty/programmes/tier/edit/?programme={gold.pk}&id={tier.pk}"
+
+    pages = []
+    for username in ("sanne", "karin"):
+        context = browser.new_context(
+            viewport={"width": 1366, "height": 900}, locale="nl-NL", base_url=live_server.url
+        )
+        page = context.new_page()
+        log_in(page, username, PASSWORD)
+        page.goto(url)  # both open the form before either saves
+        pages.append(page)
+    sanne, karin = pages
+
+    sanne.fill("#id_threshold", "15000")
+    with sanne.expect_navigation():
+        sanne.click("main button[type=submit]")
+    karin.fill("#id_threshold", "11000")
+    with karin.expect_navigation():
+        karin.click("main button[type=submit]")
+
+    conflict = karin.locator("[role=alert].border-warning")
+    expect(conflict).to_contain_text(
+        re.compile("Intussen door iemand anders opgeslagen|Saved by someone else in the meantime")
+    )
+    expect(conflict).to_contain_text("15")
+    screenshot(karin, "loyalty-tier-conflict")
+    tier.refresh_from_db()
+    assert tier.threshold == D("15000")
+    for page in pages:
+        page.context.close()

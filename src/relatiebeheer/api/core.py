@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, django_auth
 
+from relatiebeheer.common.counting import COUNT_CAP, capped_count
 from relatiebeheer.common.errors import DomainError, InvalidInput, VersionConflict
 from relatiebeheer.users.models import ApiToken
 
@@ -41,14 +42,12 @@ class TokenAuth(HttpBearer):
         return user
 
 
-COUNT_CAP = 10_000
-
-
 class Pagination(LimitOffsetPagination):
     """``limit`` (1–500, default 50) and ``offset``; the answer carries ``count``.
 
     Counting stops at 10 000 (``count_capped`` is then true): an exact count of a large
-    filtered list costs a full scan on every page, and nobody pages that far.
+    filtered list costs a full scan on every page, and nobody pages that far. Counts of
+    1 000 or more may be up to a minute old (see ``capped_count``).
     """
 
     class Input(Schema):
@@ -62,8 +61,7 @@ class Pagination(LimitOffsetPagination):
 
     def paginate_queryset(self, queryset, pagination, request, **params):
         offset, limit = pagination.offset, min(pagination.limit, 500)
-        # Only the ids in the capped subquery: SQLite can then count from an index.
-        count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+        count = capped_count(queryset)
         return {
             "items": queryset[offset : offset + limit],
             "count": min(count, COUNT_CAP),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common.counting import COUNT_CAP, capped_count
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.relations import selectors, services
 from relatiebeheer.relations.exports import account_columns
@@ -35,7 +36,6 @@ from relatiebeheer.web.panels import panels
 from .common import add_service_errors, conflict_message, conflict_rows
 
 PAGE_SIZE = 25
-COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
@@ -43,7 +43,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return min(self.object_list.order_by()[: COUNT_CAP + 1].count(), COUNT_CAP + 1)
+        return min(capped_count(self.object_list), COUNT_CAP + 1)
 
     @property
     def capped(self) -> bool:

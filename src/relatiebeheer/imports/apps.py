@@ -15,4 +15,6 @@ class ImportsConfig(AppConfig):
         exports.register()
         # Everyone who may change data imports (account managers into their own
         # accounts); read-only users see the menu item for exports and duplicates.
-        register_nav(NavItem("imports", _("Import and export"), "imports:index", order=80))
+        register_nav(
+            NavItem("imports", _("Import and export"), "imports:index", order=80, secondary=True)
+        )

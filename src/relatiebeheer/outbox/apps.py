@@ -12,4 +12,4 @@ class OutboxConfig(AppConfig):
 
         from . import tasks  # noqa: F401 - registers the sweep and the recovery
 
-        register_nav(NavItem("outbox", _("Outbox"), "outbox:messages", order=90))
+        register_nav(NavItem("outbox", _("Outbox"), "outbox:messages", order=90, secondary=True))

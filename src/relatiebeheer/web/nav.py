@@ -14,6 +14,8 @@ class NavItem:
     url_name: str
     order: int = 100
     staff_only: bool = False
+    # Used now and then (imports, the outbox): under "More", so the bar fits one line.
+    secondary: bool = False
 
 
 _items: dict[str, NavItem] = {}
@@ -27,7 +29,7 @@ def nav(request) -> dict:
     """Context processor: the menu entries this user sees, with the active one marked."""
     user = getattr(request, "user", None)
     if not user or not user.is_authenticated:
-        return {"nav_items": []}
+        return {"nav_items": [], "nav_more": []}
     match = getattr(request, "resolver_match", None)
     current_app = match.app_name if match else ""
     items = []
@@ -39,6 +41,14 @@ def nav(request) -> dict:
         except NoReverseMatch:
             continue
         items.append(
-            {"label": item.label, "url": url, "active": current_app == item.url_name.split(":")[0]}
+            {
+                "label": item.label,
+                "url": url,
+                "active": current_app == item.url_name.split(":")[0],
+                "secondary": item.secondary,
+            }
         )
-    return {"nav_items": items}
+    return {
+        "nav_items": [i for i in items if not i["secondary"]],
+        "nav_more": [i for i in items if i["secondary"]],
+    }

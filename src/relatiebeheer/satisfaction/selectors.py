@@ -2,7 +2,7 @@
 
 Every score comes from :mod:`relatiebeheer.core.survey_scores`: answers carry the
 0–100 score computed there when they were given; distributions and key figures are
-computed there from ``GROUP BY`` counts. See ``README-section.md`` for the definitions.
+computed there from ``GROUP BY`` counts. The definitions are in the README (Satisfaction).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from ninja import Schema
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 
 def _storable(value: str) -> str:
@@ -51,3 +52,16 @@ Money = Annotated[
 NonNegativeMoney = Annotated[
     Decimal, Field(max_digits=13, decimal_places=2, ge=0, le=Decimal("99999999999.99"))
 ]
+
+
+class In(Schema):
+    """Base of every request body: an unknown field is a 422, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def sent_fields(payload: Schema, *, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
+    """The fields the client actually sent (a PATCH changes only those)."""
+    return {
+        name: getattr(payload, name) for name in payload.model_fields_set if name not in exclude
+    }

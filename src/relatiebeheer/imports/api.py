@@ -9,10 +9,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
-from relatiebeheer.api.types import Id, Text, Version
+from relatiebeheer.api.types import Id, In, Text, Version
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.api import AccountOut
@@ -26,10 +25,6 @@ router = Router(tags=["imports"])
 
 Kind = Literal["accounts", "contacts", "orders", "costs", "interactions"]
 MAX_INLINE_BYTES = 20 * 1024 * 1024
-
-
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ImportOptions(In):

@@ -9,11 +9,19 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
-from relatiebeheer.api.types import Id, Money, NonNegativeMoney, RequiredText, Text, Version
+from relatiebeheer.api.types import (
+    Id,
+    In,
+    Money,
+    NonNegativeMoney,
+    RequiredText,
+    Text,
+    Version,
+    sent_fields,
+)
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account, Contact
@@ -46,16 +54,6 @@ KindName = Literal[
 ActivityStatus = Literal["planned", "done", "cancelled"]
 Score5 = Literal[1, 2, 3, 4, 5]
 Rate = Decimal
-
-
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _changes(payload: Schema, *, exclude: set[str] = frozenset()) -> dict:
-    return {
-        name: getattr(payload, name) for name in payload.model_fields_set if name not in exclude
-    }
 
 
 def _account(actor, pk: int) -> Account:
@@ -297,7 +295,7 @@ def get_settings(request: HttpRequest):
     summary="Change the index weights and thresholds (sales managers and administrators)",
 )
 def update_settings(request: HttpRequest, payload: SettingsIn):
-    data = {k: v for k, v in _changes(payload).items() if v is not None and k != "version"}
+    data = {k: v for k, v in sent_fields(payload).items() if v is not None and k != "version"}
     return services.settings_update(actor=request.auth, data=data, version=payload.version)
 
 
@@ -630,7 +628,9 @@ class BindingQuery(Schema):
 
 
 def _binding_data(actor, payload, account) -> dict:
-    data = _changes(payload, exclude={"account_id", "version", "contact_id", "interest", "channel"})
+    data = sent_fields(
+        payload, exclude={"account_id", "version", "contact_id", "interest", "channel"}
+    )
     if "contact_id" in payload.model_fields_set:
         data["contact"] = _contact(actor, payload.contact_id, account)
     if "interest" in payload.model_fields_set:
@@ -770,7 +770,7 @@ def create_wish(request: HttpRequest, payload: WishIn):
 )
 def update_wish(request: HttpRequest, wish_id: Id, payload: WishPatch):
     wish = selectors.wish_get(actor=request.auth, pk=wish_id)
-    data = {k: v for k, v in _changes(payload, exclude={"version"}).items() if v is not None}
+    data = {k: v for k, v in sent_fields(payload, exclude={"version"}).items() if v is not None}
     return services.wish_update(actor=request.auth, wish=wish, version=payload.version, data=data)
 
 
@@ -1042,7 +1042,7 @@ def get_event(request: HttpRequest, event_id: Id):
 )
 def update_event(request: HttpRequest, event_id: Id, payload: EventPatch):
     event = selectors.event_get(actor=request.auth, pk=event_id)
-    data = _changes(payload, exclude={"version"})
+    data = sent_fields(payload, exclude={"version"})
     for key in ("name", "starts_at", "location", "description", "shared"):
         if key in data and data[key] is None:
             raise InvalidInput({key: [_("This field cannot be empty.")]})
@@ -1269,7 +1269,7 @@ register(Campaign, CampaignOut)
 
 
 def _campaign_data(actor, payload) -> dict:
-    data = _changes(payload, exclude={"version", "tier_id", "account_id", "programme_id"})
+    data = sent_fields(payload, exclude={"version", "tier_id", "account_id", "programme_id"})
     if "tier_id" in payload.model_fields_set:
         data["tier"] = None
         if payload.tier_id is not None:

@@ -8,11 +8,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
-from relatiebeheer.api.types import Id, RequiredText, Text, Version
+from relatiebeheer.api.types import Id, In, RequiredText, Text, Version, sent_fields
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.users.models import User
 
@@ -26,17 +25,6 @@ Channel = Literal["phone", "visit", "email", "video", "chat", "event"]
 Kind = Literal["question", "looked_into", "proactive", "service", "complaint", "sales", "event"]
 Direction = Literal["inbound", "outbound"]
 Language = Literal["nl", "en"]
-
-
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _changes(payload: Schema, *, exclude: set[str] = frozenset()) -> dict:
-    """The fields the client actually sent (a PATCH changes only those)."""
-    return {
-        name: getattr(payload, name) for name in payload.model_fields_set if name not in exclude
-    }
 
 
 def _resolve_user(pk: int | None, field: str) -> User | None:
@@ -208,7 +196,7 @@ def get_account(request: HttpRequest, account_id: Id):
 )
 def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch):
     account = selectors.account_get(actor=request.auth, pk=account_id)
-    data = _account_data(request.auth, payload, _changes(payload, exclude={"version"}))
+    data = _account_data(request.auth, payload, sent_fields(payload, exclude={"version"}))
     account = services.account_update(
         actor=request.auth, account=account, version=payload.version, data=data
     )
@@ -319,7 +307,7 @@ def get_contact(request: HttpRequest, contact_id: Id):
 )
 def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch):
     contact = selectors.contact_get(actor=request.auth, pk=contact_id)
-    data = _changes(payload, exclude={"version", "interests", "account_id"})
+    data = sent_fields(payload, exclude={"version", "interests", "account_id"})
     if payload.account_id is not None:
         data["account"] = _resolve_account(request.auth, payload.account_id, "account_id")
     return services.contact_update(
@@ -495,7 +483,7 @@ def get_interaction(request: HttpRequest, interaction_id: Id):
 )
 def update_interaction(request: HttpRequest, interaction_id: Id, payload: InteractionPatch):
     interaction = selectors.interaction_get(actor=request.auth, pk=interaction_id)
-    data = _changes(payload, exclude={"version", "contact_ids"})
+    data = sent_fields(payload, exclude={"version", "contact_ids"})
     if data.get("occurred_at", True) is None:
         raise InvalidInput({"occurred_at": [_("This field cannot be empty.")]})
     contacts = None
@@ -616,7 +604,7 @@ def get_task(request: HttpRequest, task_id: Id):
 )
 def update_task(request: HttpRequest, task_id: Id, payload: TaskPatch):
     task = selectors.task_get(actor=request.auth, pk=task_id)
-    data = _changes(payload, exclude={"version", "assignee_id"})
+    data = sent_fields(payload, exclude={"version", "assignee_id"})
     if "assignee_id" in payload.model_fields_set:
         data["assignee"] = _resolve_user(payload.assignee_id, "assignee_id")
     return services.task_update(actor=request.auth, task=task, version=payload.version, data=data)

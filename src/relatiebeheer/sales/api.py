@@ -9,11 +9,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
-from relatiebeheer.api.types import Id, Money, NonNegativeMoney, Text, Version
+from relatiebeheer.api.types import Id, In, Money, NonNegativeMoney, Text, Version, sent_fields
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations.models import Account
 
@@ -27,10 +27,6 @@ OrderStatus = Literal["open", "delivered", "paid", "cancelled"]
 CostCategory = Literal[
     "service", "campaign", "incentive", "gift_event", "account_management", "other"
 ]
-
-
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _business_date(value):
@@ -179,9 +175,7 @@ def get_order(request: HttpRequest, order_id: Id):
 @router.patch("/orders/{order_id}", response={200: OrderOut, **ERRORS}, summary="Change an order")
 def update_order(request: HttpRequest, order_id: Id, payload: OrderPatch):
     order = selectors.order_get(actor=request.auth, pk=order_id)
-    data = {
-        k: getattr(payload, k) for k in payload.model_fields_set if k not in {"version", "lines"}
-    }
+    data = sent_fields(payload, exclude={"version", "lines"})
     for key in ("date", "revenue", "cost_of_goods"):
         if key in data and data[key] is None:
             raise InvalidInput({key: [_("This field cannot be empty.")]})
@@ -289,7 +283,7 @@ def get_cost(request: HttpRequest, cost_id: Id):
 )
 def update_cost(request: HttpRequest, cost_id: Id, payload: CostPatch):
     entry = selectors.cost_get(actor=request.auth, pk=cost_id)
-    data = {k: getattr(payload, k) for k in payload.model_fields_set if k != "version"}
+    data = sent_fields(payload, exclude={"version"})
     for key in ("date", "category", "amount"):
         if key in data and data[key] is None:
             raise InvalidInput({key: [_("This field cannot be empty.")]})

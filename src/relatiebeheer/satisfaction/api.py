@@ -9,11 +9,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
-from pydantic import ConfigDict
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
-from relatiebeheer.api.types import Id, RequiredText, Text, Version
+from relatiebeheer.api.types import Id, In, RequiredText, Text, Version, sent_fields
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Contact, SavedSelection
@@ -25,10 +24,6 @@ from .models import FollowUp, Survey
 router = Router(tags=["satisfaction"])
 
 Kind = Literal["four_point", "csat", "nps", "grade", "yes_no", "single_choice", "open_text"]
-
-
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ChoiceIn(In):
@@ -170,11 +165,7 @@ def get_survey(request: HttpRequest, survey_id: Id):
 def update_survey(request: HttpRequest, survey_id: Id, payload: SurveyPatch):
     survey = selectors.survey_get(actor=request.auth, pk=survey_id)
     services.require_survey_editor(request.auth)
-    data = {
-        name: getattr(payload, name)
-        for name in payload.model_fields_set
-        if name not in {"version", "questions"}
-    }
+    data = sent_fields(payload, exclude={"version", "questions"})
     questions = _question_specs(payload.questions) if payload.questions is not None else None
     return services.survey_update(
         actor=request.auth, survey=survey, version=payload.version, data=data, questions=questions

@@ -260,11 +260,11 @@ def _correct_for_exceptions(
                 [Order.Status.CANCELLED, as_of, *chunk],
             )
             found = {row[0]: row[1:] for row in cursor.fetchall()}
-            for account_id in chunk:
-                i = int(np.searchsorted(result["account_id"], account_id))
-                first, last = found.get(account_id, (None, None))
-                result["first_order"][i] = _days([first])[0]
-                result["last_order"][i] = _days([last])[0]
+            edges = [found.get(account_id, (None, None)) for account_id in chunk]
+            # One conversion and one scatter per chunk, not a NumPy call per account.
+            rows = np.searchsorted(result["account_id"], chunk)
+            result["first_order"][rows] = _days([first for first, _ in edges])
+            result["last_order"][rows] = _days([last for _, last in edges])
 
 
 def cost_aggregates(as_of: date, account_ids: list[int] | None = None):

@@ -226,3 +226,26 @@ def test_large_files_go_to_the_background_worker(sales_manager, django_capture_o
     assert task.args_kwargs["kwargs"] == {"job_id": job.pk, "commit": True}
     assert run_import.call(job_id=job.pk, commit=True) == "done"
     assert Order.objects.count() == 2
+
+
+def test_the_report_download_neutralises_formulas_from_the_file(api_as, web_as, owner):
+    """The report echoes values from the uploaded file; opened in a spreadsheet, a value
+    like "=HYPERLINK(…)" must stay text."""
+    AccountFactory(external_id="K001", manager=owner)
+    job = (
+        api_as(owner)
+        .post(
+            "imports",
+            {
+                "kind": "orders",
+                "filename": "o.csv",
+                "text": ORDERS + 'A3;=HYPERLINK("x");29-11-2026;1\n',
+            },
+        )
+        .json_body
+    )
+    response = web_as(owner).get(f"/imports/{job['id']}/report.csv")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and ";=HYPERLINK" not in text

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.errors import Conflict, InvalidInput, VersionConflict
-from relatiebeheer.exports import ExportTooLarge, export_response
+from relatiebeheer.exports import Column, ExportTooLarge, export_response
 from relatiebeheer.exports_registry import export_lists, get_export
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account
@@ -199,17 +199,21 @@ def import_progress(request, pk: int):
 @login_required
 def import_report(request, pk: int):
     job = selectors.job_get(actor=request.user, pk=pk)
-    buffer = io.StringIO()
-    lang = get_language()[:2]
-    writer = csv.writer(buffer, delimiter=";" if lang == "nl" else ",")
-    writer.writerow([_("Row"), _("Column"), _("Value"), _("Reason")])
-    for issue in selectors.issue_rows(selectors.job_issues(job)):
-        writer.writerow(
-            [issue["row"], issue["column"] or issue["field"], issue["value"], issue["reason"]]
-        )
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
-    return response
+    # Through the shared exporter: the values come from the uploaded file, so a cell like
+    # "=HYPERLINK(…)" must be neutralised before a spreadsheet opens the report.
+    columns = [
+        Column(_("Row"), lambda issue: issue["row"], "int"),
+        Column(_("Column"), lambda issue: issue["column"] or issue["field"]),
+        Column(_("Value"), lambda issue: issue["value"]),
+        Column(_("Reason"), lambda issue: issue["reason"]),
+    ]
+    return export_response(
+        columns,
+        selectors.issue_rows(selectors.job_issues(job)),
+        fmt="csv",
+        lang=get_language()[:2],
+        filename=f"import-{job.pk}-report",
+    )
 
 
 @login_required

@@ -68,6 +68,15 @@ class Order(VersionedModel):
         indexes = [
             models.Index(fields=["account", "date"]),
             models.Index(fields=["date"]),
+            # Plain orders with their money in account and date order: the metric
+            # recompute (value.compute.order_sums) and the BG/NBD summary read this index
+            # alone, without a table lookup per order. Partial, so its condition must be
+            # repeated literally in those queries (value.compute._plain_orders).
+            models.Index(
+                fields=["account", "date", "revenue", "cost_of_goods"],
+                condition=models.Q(credit_of__isnull=True) & ~models.Q(status="cancelled"),
+                name="order_plain_money_idx",
+            ),
             # The few rows the metric recompute corrects for (see value.compute).
             models.Index(
                 fields=["account"],

@@ -271,6 +271,10 @@ LOGGING = {
 }
 
 # --- Relatiebeheer ---------------------------------------------------------------------
+# Reads a full metric recompute runs at once (default: the number of cores, at most 4;
+# 1 reads one after another). See value.compute.parallel_reads.
+RECOMPUTE_READ_WORKERS = int(os.environ.get("RECOMPUTE_READ_WORKERS", "0") or 0) or None
+
 RELATIEBEHEER = {
     "CLI_USERNAME": "cli",
     "API_PAGE_SIZE_MAX": 500,

@@ -43,7 +43,10 @@ class AccountMetrics(models.Model):
     account = models.OneToOneField(
         "relations.Account", on_delete=models.CASCADE, primary_key=True, related_name="metrics"
     )
-    run = models.ForeignKey(MetricsRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Not indexed: nothing looks rows up by run, and every recompute rewrites them all.
+    run = models.ForeignKey(
+        MetricsRun, on_delete=models.SET_NULL, null=True, related_name="+", db_index=False
+    )
     as_of = models.DateField()
     # Orders (credit notes are not orders; cancelled orders count nowhere).
     orders = models.PositiveIntegerField(default=0)

@@ -147,14 +147,14 @@ def _copy_postgres(cursor, table: str, names: list[str], values: np.ndarray) -> 
     several times faster than handing the driver one row at a time.
     """
     raw = cursor.cursor  # psycopg cursor under Django's wrapper
-    columns = [
-        [r"\N" if v is None else str(v) for v in values[:, i].tolist()]
-        for i in range(values.shape[1])
-    ]
-    lines = ["\t".join(row) for row in zip(*columns, strict=True)]
     with raw.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-        for start in range(0, len(lines), 10_000):
-            copy.write("\n".join(lines[start : start + 10_000]) + "\n")
+        for start in range(0, values.shape[0], 10_000):
+            block = values[start : start + 10_000]
+            columns = [
+                [r"\N" if v is None else str(v) for v in block[:, i].tolist()]
+                for i in range(block.shape[1])
+            ]
+            copy.write("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
 
 
 def metrics_recompute(
@@ -175,6 +175,12 @@ def metrics_recompute(
 def store_snapshot(computed: Computed, *, actor=None, started: float) -> MetricsRun:
     """Replace every snapshot row with ``computed`` and record the run, in one transaction."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The snapshot is derived data: should the server crash in the instant after
+            # this commit, the previous snapshot stays and the next recompute redoes it.
+            # Not waiting for the WAL flush saves about half a second.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         run = MetricsRun.objects.create(
             as_of=computed.as_of,
             accounts=computed.account_ids.size,

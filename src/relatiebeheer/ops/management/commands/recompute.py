@@ -22,6 +22,8 @@ class Command(ActorCommand):
         started = time.perf_counter()
         self._progress(1, steps, "aggregating orders, costs and contact time")
         computed = compute(as_of)
+        if computed.read_processes:
+            self.stdout.write(f"  read in {computed.read_processes} child processes and this one")
         if not no_prediction:
             self._progress(2, steps, "fitting BG/NBD and Gamma-Gamma")
             predict(computed)

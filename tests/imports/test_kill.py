@@ -79,7 +79,7 @@ def _kill_when(env, orders: Path, var: Path, ready, pause: str = ""):
         else:
             pytest.fail("the import never reached the point to kill it")
         if pause:
-            time.sleep(5)  # let the merge statements run; the pause holds the transaction open
+            time.sleep(5)  # let the statements before the pause run; it holds the process
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -91,7 +91,9 @@ def _kill_when(env, orders: Path, var: Path, ready, pause: str = ""):
 def test_killed_while_staging_leaves_the_database_as_it_was(world):
     env, var, orders = world
     before = _state(var)
-    code = _kill_when(env, orders, var, lambda job: job[1] == "checking" and job[2] > 0)
+    # Held after its first batch is staged (progress is written at most twice a second,
+    # so rows_done may still read 0 there); killed 5 s into the hold.
+    code = _kill_when(env, orders, var, lambda job: job[1] == "checking", "import.staging:120")
     assert code == -signal.SIGKILL
     after = _state(var)
     assert after[0] == before[0] == 0

@@ -317,6 +317,7 @@ class Engine:
                 if good is not None and good.height:
                     self.handler.stage(stage, good)
                 self.progress(self.rows, "checking")
+                pause_here("import.staging")  # crash tests kill the process while staging
             self.progress(self.rows, "matching")
             self.handler.after_staging(stage)
             invalid_rows = self._invalid_row_count()

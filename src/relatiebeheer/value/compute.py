@@ -87,8 +87,9 @@ def _days(values) -> np.ndarray:
 def _day_number(expression: str) -> str:
     """SQL turning a date into whole days since 1970-01-01 (NULL stays NULL).
 
-    Used on aggregated dates only (once per group, not per row): integers cross the
-    driver much faster than dates, which SQLite's Python converters parse one by one.
+    Used on aggregated dates (once per group) and on the few correction rows, never per
+    order: integers cross the driver much faster than dates, which SQLite's Python
+    converters parse one by one.
     """
     if connection.vendor == "sqlite":
         return f"CAST(julianday({expression}) - 2440587.5 AS INTEGER)"

@@ -1,9 +1,11 @@
 """Set-based computation of the per-account metrics.
 
-One SQL aggregate over the orders (the same single pass as
-``SELECT account_id, SUM(revenue), … GROUP BY account_id``, with conditional sums for
-the periods), small aggregates over costs and contact time, then NumPy for the rest:
-never one query per account.
+One SQL aggregate over the plain orders (the single pass of
+``SELECT account_id, SUM(revenue), … GROUP BY account_id``, with FILTER sums for the
+periods, read from the covering index ``order_plain_money_idx``), two small queries for
+credit notes and orders after the day, small aggregates over costs and contact time,
+then NumPy for the rest: never one query per account. A whole-book recompute runs these
+reads side by side (``run_reads``).
 
 Definitions (as of a day D, in Europe/Amsterdam):
 

@@ -7,6 +7,7 @@ import time
 from datetime import date
 
 import numpy as np
+import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -56,53 +57,50 @@ COLUMNS = [
 ]
 
 
-def _table(computed: Computed, run_id: int) -> np.ndarray:
-    """The snapshot as an object array of plain Python values (columns as in ``COLUMNS``).
+def _frame(computed: Computed, run_id: int) -> pl.DataFrame:
+    """The snapshot rows as a Polars frame (columns as in ``COLUMNS``), built column by
+    column from the NumPy arrays; empty values are nulls, dates ISO text.
 
-    Filled column by column (NumPy converts each column in C); dates as ISO text, which
-    both databases take.
+    One conversion for both databases: SQLite takes its rows (made in Rust, half the
+    time of converting through Python objects), PostgreSQL its tab-separated text for
+    ``COPY`` (a tenth of formatting the rows in Python).
     """
     c = computed.columns
     n = computed.account_ids.size
-    no_orders = ~np.asarray(c["has_orders"], dtype=bool)
-    table = np.empty((n, len(COLUMNS)), dtype=object)
-    for i, (_column, key, kind) in enumerate(COLUMNS):
+    no_orders = np.flatnonzero(~np.asarray(c["has_orders"], dtype=bool))
+    data = {}
+    for name, key, kind in COLUMNS:
         if kind == "run":
-            table[:, i] = run_id
+            data[name] = pl.repeat(run_id, n, dtype=pl.Int64, eager=True)
         elif kind == "as_of":
-            table[:, i] = computed.as_of.isoformat()
+            data[name] = pl.repeat(computed.as_of.isoformat(), n, dtype=pl.String, eager=True)
         elif kind == "int":
-            table[:, i] = np.asarray(c[key], dtype=np.int64)
+            data[name] = pl.Series(np.asarray(c[key], dtype=np.int64))
         elif kind == "int_if_orders":
-            column = np.asarray(c[key], dtype=np.int64).astype(object)
-            column[no_orders] = None
-            table[:, i] = column
+            data[name] = pl.Series(np.asarray(c[key], dtype=np.int64)).scatter(no_orders, None)
         elif kind == "margin":
-            table[:, i] = [f"{v // 100}.{v % 100:02d}" for v in np.asarray(c[key]).tolist()]
+            bp = np.asarray(c[key], dtype=np.int64).tolist()
+            data[name] = pl.Series([f"{v // 100}.{v % 100:02d}" for v in bp], dtype=pl.String)
         elif kind == "date":
-            days = np.asarray(c[key], dtype="datetime64[D]")
-            column = np.datetime_as_string(days, unit="D").astype(object)
-            column[np.isnat(days)] = None
-            table[:, i] = column
+            days = pl.Series(np.asarray(c[key], dtype="datetime64[D]"))  # NaT → null
+            data[name] = days.dt.to_string("%Y-%m-%d")
         elif kind == "str":
-            table[:, i] = np.asarray(c[key], dtype=object)
-        elif kind in ("float", "float_cents"):
+            data[name] = pl.Series(np.asarray(c[key]).astype(str))
+        elif kind == "float":
+            data[name] = pl.Series(np.asarray(c[key], dtype=float)).fill_nan(None)
+        elif kind == "float_cents":
             values = np.asarray(c[key], dtype=float)
-            missing = np.isnan(values)
-            if kind == "float_cents":
-                column = np.where(missing, 0, values).astype(np.int64).astype(object)
-            else:
-                column = values.astype(object)
-            column[missing] = None
-            table[:, i] = column
-    return table
+            missing = np.flatnonzero(np.isnan(values))
+            cents = np.where(np.isnan(values), 0, values).astype(np.int64)
+            data[name] = pl.Series(cents).scatter(missing, None)
+    return pl.DataFrame(data)
 
 
 def _write(computed: Computed, run_id: int, *, replace_all: bool) -> None:
     table = AccountMetrics._meta.db_table
     quoted = connection.ops.quote_name(table)
     names = [name for name, _key, _kind in COLUMNS]
-    values = _table(computed, run_id)
+    frame = _frame(computed, run_id)
     with connection.cursor() as cursor:
         rebuild: list[str] = []
         if replace_all and connection.vendor == "sqlite":
@@ -128,33 +126,29 @@ def _write(computed: Computed, run_id: int, *, replace_all: bool) -> None:
                     chunk,
                 )
         if connection.vendor == "postgresql":
-            _copy_postgres(cursor, table, names, values)
+            _copy_postgres(cursor, table, names, frame)
         else:
             placeholders = ", ".join(["%s"] * len(names))
             cursor.executemany(
                 f"INSERT INTO {quoted} ({', '.join(names)}) VALUES ({placeholders})",  # noqa: S608
-                values.tolist(),
+                frame.rows(),
             )
         for create in rebuild:
             cursor.execute(create)
 
 
-def _copy_postgres(cursor, table: str, names: list[str], values: np.ndarray) -> None:
-    """``COPY … FROM STDIN`` in text format, written in large blocks.
+def _copy_postgres(cursor, table: str, names: list[str], frame: pl.DataFrame) -> None:
+    """``COPY … FROM STDIN`` in text format, the frame written as tab-separated text.
 
-    The values are numbers, ISO dates, decimals and fixed choice keys, none of which
-    needs escaping; None is ``\\N``. Formatting column by column and writing blocks is
-    several times faster than handing the driver one row at a time.
+    The values are numbers, ISO dates, decimals and fixed choice keys: nothing in them
+    needs text-format escaping. Empty values are ``\\N``.
     """
+    text = frame.write_csv(
+        separator="\t", include_header=False, null_value=r"\N", quote_style="never"
+    )
     raw = cursor.cursor  # psycopg cursor under Django's wrapper
     with raw.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-        for start in range(0, values.shape[0], 10_000):
-            block = values[start : start + 10_000]
-            columns = [
-                [r"\N" if v is None else str(v) for v in block[:, i].tolist()]
-                for i in range(block.shape[1])
-            ]
-            copy.write("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
+        copy.write(text)
 
 
 def metrics_recompute(

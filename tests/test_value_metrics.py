@@ -134,9 +134,21 @@ def test_recompute_replaces_the_snapshot_and_scores_rfm(owner):
     assert all(1 <= rows[a.pk].rfm_r <= 5 for a in accounts[1:])
     assert rows[accounts[9].pk].rfm_f == 5 and rows[accounts[1].pk].rfm_f == 1
     assert run.prediction["available"] is False  # a ten-account book is too small to fit
+    # The second run updates the rows in place (PostgreSQL), adds a new account's row and
+    # drops the rows of accounts that are gone.
+    gone = accounts[0].pk
+    accounts[0].delete()  # Django deletes its row; put a stray one back (no database FK)
+    AccountMetrics.objects.create(account_id=gone, as_of=TODAY)
+    newcomer = AccountFactory(manager=owner)
+    OrderFactory(account=newcomer, date=TODAY - timedelta(days=3), revenue=Decimal("250.00"))
+    AccountMetrics.objects.filter(pk=accounts[5].pk).update(orders=999, segment="lost")
     again = metrics_recompute(as_of=TODAY)
     assert AccountMetrics.objects.count() == 10
     assert set(AccountMetrics.objects.values_list("run_id", flat=True)) == {again.pk}
+    rows = {m.account_id: m for m in AccountMetrics.objects.all()}
+    assert gone not in rows
+    assert rows[newcomer.pk].orders == 1 and rows[newcomer.pk].revenue_total == Decimal("250.00")
+    assert rows[accounts[5].pk].orders == 5 and rows[accounts[5].pk].segment != "lost"
 
 
 def test_refreshing_one_account_scores_it_against_the_last_run(owner):

@@ -49,6 +49,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import polars as pl
 from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.db.models import Max, Min
@@ -102,6 +103,27 @@ def _days_from_numbers(values) -> np.ndarray:
     """Day numbers from ``_day_number`` (None for none) → ``datetime64[D]`` (NaT for none)."""
     nat = np.iinfo(np.int64).min  # NaT's bit pattern
     return np.array([nat if v is None else v for v in values], dtype=np.int64).view("datetime64[D]")
+
+
+def _fetch_ints(sql: str, params: list, width: int) -> np.ndarray:
+    """The rows of a query of integers without NULLs, as an (n, ``width``) array.
+
+    On PostgreSQL they are streamed with ``COPY (…) TO STDOUT`` and parsed by Polars,
+    without a Python object per value: 0.36 s against 0.57 s with ``fetchall`` for the
+    order pass's 85,000 × 13 values.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
+        text = bytearray()
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
+            for block in copy:
+                text += block
+    if not text:
+        return np.empty((0, width), dtype=np.int64)
+    frame = pl.read_csv(bytes(text), separator="\t", has_header=False, infer_schema=False)
+    return frame.cast(pl.Int64).to_numpy().reshape(-1, width)
 
 
 def round_half_up_div(numerator: np.ndarray, denominator) -> np.ndarray:
@@ -313,10 +335,7 @@ def order_sums(
         starts["ly"], starts["ly"],
         *extra_params,
     ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return np.array(rows, dtype=np.int64).reshape(-1, len(ORDER_COLUMNS))
+    return _fetch_ints(sql, params, len(ORDER_COLUMNS))
 
 
 def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict[str, list]:
@@ -477,20 +496,16 @@ def cost_aggregates(as_of: date, account_ids: list[int] | None = None) -> dict[s
         return f"COALESCE(SUM(c.{amount}) FILTER (WHERE {condition}), 0)"
 
     this_year, last_year = date(as_of.year, 1, 1), date(as_of.year - 1, 1, 1)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.{acc}, {sum_where(f'c.{day} >= %s')}, "
-            f"{sum_where(f'c.{day} >= %s AND c.{day} < %s')}, "
-            f"{sum_where(f'c.{day} >= {first_order}')} "
-            f"FROM {c} c WHERE c.{day} <= %s{extra} GROUP BY c.{acc}",
-            [this_year, last_year, this_year, as_of, *extra_params],
-        )
-        rows = cursor.fetchall()
-    columns = list(zip(*rows, strict=True)) or [(), (), (), ()]
+    table = _fetch_ints(
+        f"SELECT c.{acc}, {sum_where(f'c.{day} >= %s')}, "
+        f"{sum_where(f'c.{day} >= %s AND c.{day} < %s')}, "
+        f"{sum_where(f'c.{day} >= {first_order}')} "
+        f"FROM {c} c WHERE c.{day} <= %s{extra} GROUP BY c.{acc}",
+        [this_year, last_year, this_year, as_of, *extra_params],
+        4,
+    )
     names = ("account_id", "this_year", "last_year", "since_first_order")
-    return {
-        name: np.array(values, dtype=np.int64) for name, values in zip(names, columns, strict=True)
-    }
+    return {name: table[:, i].copy() for i, name in enumerate(names)}
 
 
 def contact_minutes(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
@@ -507,24 +522,16 @@ def contact_minutes(as_of: date, account_ids: list[int] | None = None) -> dict[s
     ]
     end = datetime.combine(as_of + timedelta(days=1), dtime(), tzinfo=zone)
     extra, extra_params = _in_clause(acc, account_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT {acc},
-                   COALESCE(SUM({minutes}) FILTER (WHERE {at} >= %s), 0),
-                   COALESCE(SUM({minutes}) FILTER (WHERE {at} < %s), 0)
-                FROM {i} WHERE {at} >= %s AND {at} < %s{extra} GROUP BY {acc}""",
-            [starts[1], starts[1], starts[0], end, *extra_params],
-        )
-        rows = cursor.fetchall()
-    if not rows:
-        empty = np.array([], dtype=np.int64)
-        return {"account_id": empty, "this_year": empty, "last_year": empty}
-    ids, this_year, last_year = zip(*rows, strict=True)
-    return {
-        "account_id": np.array(ids, dtype=np.int64),
-        "this_year": np.array([v or 0 for v in this_year], dtype=np.int64),
-        "last_year": np.array([v or 0 for v in last_year], dtype=np.int64),
-    }
+    table = _fetch_ints(
+        f"""SELECT {acc},
+               COALESCE(SUM({minutes}) FILTER (WHERE {at} >= %s), 0),
+               COALESCE(SUM({minutes}) FILTER (WHERE {at} < %s), 0)
+            FROM {i} WHERE {at} >= %s AND {at} < %s{extra} GROUP BY {acc}""",
+        [starts[1], starts[1], starts[0], end, *extra_params],
+        3,
+    )
+    names = ("account_id", "this_year", "last_year")
+    return {name: table[:, i].copy() for i, name in enumerate(names)}
 
 
 def _scatter(index_of: dict, ids: np.ndarray, values: np.ndarray, size: int, fill=0) -> np.ndarray:

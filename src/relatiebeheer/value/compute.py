@@ -478,34 +478,29 @@ def _recount_edges(result: dict, affected: list[int], as_of: date) -> None:
 
 
 def cost_aggregates(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
-    """Cost entries up to ``as_of`` per account: this calendar year, last year, and since
-    the account's first order (its first plain order, from the covering index)."""
-    c, o = _table(CostEntry), _table(Order)
+    """Cost entries up to ``as_of`` summed per account and day (day numbers, cents).
+
+    Per day rather than per account: what counts "since the first order" depends on the
+    first order, which the order pass reads at the same time.
+    """
+    c = _table(CostEntry)
     acc, day, amount = (
         _col(CostEntry, "account"),
         _col(CostEntry, "date"),
         _col(CostEntry, "amount"),
     )
-    o_acc, o_day = _col(Order, "account"), _col(Order, "date")
-    extra, extra_params = _in_clause(f"c.{acc}", account_ids)
-    first_order = (
-        f"(SELECT MIN(o.{o_day}) FROM {o} o WHERE o.{o_acc} = c.{acc} AND {_plain_orders('o.')})"
-    )
-
-    def sum_where(condition: str) -> str:
-        return f"COALESCE(SUM(c.{amount}) FILTER (WHERE {condition}), 0)"
-
-    this_year, last_year = date(as_of.year, 1, 1), date(as_of.year - 1, 1, 1)
+    extra, extra_params = _in_clause(acc, account_ids)
     table = _fetch_ints(
-        f"SELECT c.{acc}, {sum_where(f'c.{day} >= %s')}, "
-        f"{sum_where(f'c.{day} >= %s AND c.{day} < %s')}, "
-        f"{sum_where(f'c.{day} >= {first_order}')} "
-        f"FROM {c} c WHERE c.{day} <= %s{extra} GROUP BY c.{acc}",
-        [this_year, last_year, this_year, as_of, *extra_params],
-        4,
+        f"SELECT {acc}, {_day_number(day)}, SUM({amount}) FROM {c} "
+        f"WHERE {day} <= %s{extra} GROUP BY {acc}, {day}",
+        [as_of, *extra_params],
+        3,
     )
-    names = ("account_id", "this_year", "last_year", "since_first_order")
-    return {name: table[:, i].copy() for i, name in enumerate(names)}
+    return {
+        "account_id": table[:, 0].copy(),
+        "day": table[:, 1].astype("datetime64[D]"),
+        "cents": table[:, 2].copy(),
+    }
 
 
 def contact_minutes(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
@@ -637,10 +632,17 @@ def compute(
     # Costs: this year, last year, since the first order.
     costs = reads["costs"]
     keep = np.isin(costs["account_id"], ids)
-    costs_ty, costs_ly, costs_since = (
-        _scatter(index, costs["account_id"][keep], costs[name][keep], n)
-        for name in ("this_year", "last_year", "since_first_order")
-    )
+    pos = np.searchsorted(ids, costs["account_id"][keep])
+    cost_days, cost_cents = costs["day"][keep], costs["cents"][keep]
+    this_year = np.datetime64(date(as_of.year, 1, 1), "D")
+    last_year = np.datetime64(date(as_of.year - 1, 1, 1), "D")
+    costs_ty, costs_ly, costs_since = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    in_ty = cost_days >= this_year
+    in_ly = (cost_days >= last_year) & ~in_ty
+    since = ~np.isnat(first[pos]) & (cost_days >= first[pos])
+    np.add.at(costs_ty, pos[in_ty], cost_cents[in_ty])
+    np.add.at(costs_ly, pos[in_ly], cost_cents[in_ly])
+    np.add.at(costs_since, pos[since], cost_cents[since])
 
     minutes = reads["minutes"]
     keep = np.isin(minutes["account_id"], ids)

@@ -160,16 +160,21 @@ def _write_postgres(cursor, frame: pl.DataFrame, *, replace_all: bool) -> None:
         f"UPDATE {table} m SET {assignments} FROM metrics_next s "  # noqa: S608
         f"WHERE m.{key} = s.{key}"
     )
-    columns = ", ".join(q(n) for n in names)
-    cursor.execute(
-        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM metrics_next s "  # noqa: S608
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} m WHERE m.{key} = s.{key})"
-    )
-    if replace_all:
+    updated = cursor.rowcount
+    # On most days no account is new and none is gone: skip both anti-joins then.
+    if updated < frame.height:
+        columns = ", ".join(q(n) for n in names)
         cursor.execute(
-            f"DELETE FROM {table} m WHERE NOT EXISTS "  # noqa: S608
-            f"(SELECT 1 FROM metrics_next s WHERE s.{key} = m.{key})"
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM metrics_next s "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} m WHERE m.{key} = s.{key})"
         )
+    if replace_all:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+        if cursor.fetchone()[0] > frame.height:
+            cursor.execute(
+                f"DELETE FROM {table} m WHERE NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM metrics_next s WHERE s.{key} = m.{key})"
+            )
     cursor.execute("DROP TABLE metrics_next")  # a refresh may run twice in one transaction
 
 

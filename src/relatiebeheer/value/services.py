@@ -216,6 +216,9 @@ def store_snapshot(computed: Computed, *, actor=None, started: float) -> Metrics
             # Not waiting for the WAL flush saves about half a second.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                # The in-place update joins 100,000 rows: in memory, not in batches on
+                # disk (measured 0.34 → 0.26 s).
+                cursor.execute("SET LOCAL work_mem = '64MB'")
         run = MetricsRun.objects.create(
             as_of=computed.as_of,
             accounts=computed.account_ids.size,

@@ -354,19 +354,17 @@ def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict
     )
     extra, extra_params = _in_clause(acc, account_ids)
     not_cancelled = f"NOT ({status} = '{Order.Status.CANCELLED}')"
-    corrections = {}
-    with connection.cursor() as cursor:
+    return {
+        kind: _fetch_ints(
+            f"SELECT {acc}, {_day_number(day)}, {rev}, {cost} FROM {o} WHERE {condition}{extra}",
+            [as_of, *extra_params],
+            4,
+        )
         for kind, condition in (
             ("credit_notes", f"{credit} IS NOT NULL AND {not_cancelled} AND {day} <= %s"),
             ("future_orders", f"{_plain_orders()} AND {day} > %s"),
-        ):
-            cursor.execute(
-                f"SELECT {acc}, {_day_number(day)}, {rev}, {cost} FROM {o} "
-                f"WHERE {condition}{extra}",
-                [as_of, *extra_params],
-            )
-            corrections[kind] = cursor.fetchall()
-    return corrections
+        )
+    }
 
 
 def order_aggregates(
@@ -405,19 +403,19 @@ def order_aggregates(
         since_ly_cost - since_ty_cost,
     )
     credit_notes, future_orders = corrections["credit_notes"], corrections["future_orders"]
-    if credit_notes:
+    if credit_notes.size:
         # An account with only credit notes (returns) is not in the pass: add it.
-        result = _with_accounts(result, {row[0] for row in credit_notes})
+        result = _with_accounts(result, credit_notes[:, 0])
         _apply(result, credit_notes, as_of, sign=+1, orders=False)
-    if future_orders:
+    if future_orders.size:
         _apply(result, future_orders, as_of, sign=-1, orders=True)
-        _recount_edges(result, sorted({row[0] for row in future_orders}), as_of)
+        _recount_edges(result, np.unique(future_orders[:, 0]).tolist(), as_of)
     return result
 
 
-def _with_accounts(result: dict, account_ids: set[int]) -> dict:
+def _with_accounts(result: dict, account_ids: np.ndarray) -> dict:
     """``result`` with a zero row (no first or last order) for each account not in it."""
-    missing = np.setdiff1d(np.fromiter(account_ids, dtype=np.int64), result["account_id"])
+    missing = np.setdiff1d(account_ids, result["account_id"])
     if not missing.size:
         return result
     ids = np.union1d(result["account_id"], missing)
@@ -432,12 +430,13 @@ def _with_accounts(result: dict, account_ids: set[int]) -> dict:
     return grown
 
 
-def _apply(result: dict, rows: list[tuple], as_of: date, *, sign: int, orders: bool) -> None:
-    """Add (``sign`` +1) or take out (−1) these rows' money, and with ``orders`` their count,
-    in the totals and in the period sums their dates fall in."""
-    accounts, days, revenue, cost = zip(*rows, strict=True)
-    pos = np.searchsorted(result["account_id"], np.array(accounts, dtype=np.int64))
-    days = _days_from_numbers(days)
+def _apply(result: dict, rows: np.ndarray, as_of: date, *, sign: int, orders: bool) -> None:
+    """Add (``sign`` +1) or take out (−1) these rows' money (account, day number, revenue,
+    cost), and with ``orders`` their count, in the totals and in the period sums their
+    dates fall in."""
+    accounts, days, revenue, cost = rows.T
+    pos = np.searchsorted(result["account_id"], accounts)
+    days = days.astype("datetime64[D]")
     starts = _period_starts(as_of)
     since = {key: days >= np.datetime64(start, "D") for key, start in starts.items()}
     everything = np.ones(pos.size, dtype=bool)
@@ -448,7 +447,7 @@ def _apply(result: dict, rows: list[tuple], as_of: date, *, sign: int, orders: b
         "ly": since["ly"] & ~since["ty"],
     }
     for column, values in (("revenue", revenue), ("cost", cost)):
-        signed = sign * np.array(values, dtype=np.int64)
+        signed = sign * values
         for period, mask in periods.items():
             np.add.at(result[f"{column}_{period}"], pos[mask], signed[mask])
     if orders:

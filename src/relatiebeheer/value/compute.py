@@ -81,12 +81,6 @@ def _in_clause(column: str, ids: list[int] | None) -> tuple[str, list]:
     return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
-def _days(values) -> np.ndarray:
-    """Dates from the database (ISO strings on SQLite, dates on PostgreSQL) → day numbers."""
-    array = np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[D]")
-    return array
-
-
 def _day_number(expression: str) -> str:
     """SQL turning a date into whole days since 1970-01-01 (NULL stays NULL).
 
@@ -817,7 +811,8 @@ def btyd_summary(as_of: date, account_ids: list[int] | None = None):
     extra, extra_params = _in_clause(f"o.{acc}", account_ids)
     where = f"{_plain_orders('o.')} AND o.{day} <= %s"
     sql = f"""
-        SELECT o.{acc}, COUNT(DISTINCT o.{day}), MIN(o.{day}), MAX(o.{day}),
+        SELECT o.{acc}, COUNT(DISTINCT o.{day}),
+               {_day_number(f"MIN(o.{day})")}, {_day_number(f"MAX(o.{day})")},
                SUM(o.{rev}), SUM(CASE WHEN o.{day} = f.first_day THEN o.{rev} ELSE 0 END)
         FROM {o} o
         JOIN (SELECT {acc} AS account, MIN({day}) AS first_day FROM {o}
@@ -827,20 +822,16 @@ def btyd_summary(as_of: date, account_ids: list[int] | None = None):
         GROUP BY o.{acc}
     """
     params = [as_of, as_of, *extra_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
+    table = _fetch_ints(sql, params, 6)
+    if not table.size:
         return None
-    ids, n_days, first, last, revenue, first_revenue = zip(*rows, strict=True)
-    ids = np.array(ids, dtype=np.int64)
-    n_days = np.array(n_days, dtype=np.int64)
-    first, last = _days(first), _days(last)
+    ids, n_days, first, last, revenue, first_revenue = table.T
+    first, last = first.astype("datetime64[D]"), last.astype("datetime64[D]")
     end = np.datetime64(as_of, "D")
     frequency = n_days - 1
     recency = (last - first).astype(np.int64) / 7.0
     age = (end - first).astype(np.int64) / 7.0
-    repeat_revenue = np.array(revenue, dtype=np.float64) - np.array(first_revenue, dtype=np.float64)
+    repeat_revenue = (revenue - first_revenue).astype(np.float64)
     monetary = (
         np.divide(repeat_revenue, frequency, out=np.zeros(ids.size), where=frequency > 0) / 100.0
     )

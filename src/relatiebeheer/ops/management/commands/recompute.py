@@ -24,6 +24,8 @@ class Command(ActorCommand):
         computed = compute(as_of)
         if computed.read_processes:
             self.stdout.write(f"  read in {computed.read_processes} child processes and this one")
+        elif computed.read_connections > 1:
+            self.stdout.write(f"  read on {computed.read_connections} connections at once")
         if not no_prediction:
             self._progress(2, steps, "fitting BG/NBD and Gamma-Gamma")
             predict(computed)

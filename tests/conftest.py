@@ -109,8 +109,8 @@ class ApiClient:
     def patch(self, path, data):
         return self._send("patch", path, data)
 
-    def delete(self, path):
-        return self._send("delete", path)
+    def delete(self, path, **params):
+        return self._send("delete", path, **params)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Every operation whose body carries the record's ``version`` is sent the world's record
 with a stale version: it must answer 409 with the record as it is now, and change
-nothing. A new versioned endpoint is covered without touching this file.
+nothing. So is every DELETE that takes a ``version`` in its query; with the version as
+it is, the record goes. A new versioned endpoint is covered without touching this file.
 """
 
 import json
@@ -95,3 +96,66 @@ def _versions(world) -> dict:
         for model in apps.get_models()
         if issubclass(model, VersionedModel) or _has_version(model)
     }
+
+
+def _versioned_deletes():
+    for path, operations in DOCUMENT["paths"].items():
+        parameters = operations.get("delete", {}).get("parameters", [])
+        if any(p["name"] == "version" and p["in"] == "query" for p in parameters):
+            yield pytest.param(path, id=f"DELETE {path}")
+
+
+VERSIONED_DELETES = list(_versioned_deletes())
+
+
+def test_the_discovery_finds_the_versioned_deletes():
+    found = {p.values[0].removeprefix("/api/v1/") for p in VERSIONED_DELETES}
+    assert {
+        "accounts/{account_id}",
+        "contacts/{contact_id}",
+        "interactions/{interaction_id}",
+        "tasks/{task_id}",
+        "orders/{order_id}",
+        "costs/{cost_id}",
+    } <= found
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", VERSIONED_DELETES)
+def test_a_delete_with_a_stale_version_is_a_409_and_deletes_nothing(api_as, path):
+    manager = UserFactory(role="sales_manager")
+    world = build_world(manager)
+    world.account = AccountFactory(manager=manager)  # no orders: deleting it is allowed
+    url = path.removeprefix("/api/v1/").format(**world.path_ids())
+    _someone_else_saves_everything()
+    before = _versions(world)
+    response = api_as(manager).delete(url, version=1)  # the version we opened
+    assert response.status_code == 409, (url, response.status_code, response.content)
+    assert response.json_body["code"] == "version_conflict"
+    assert response.json_body["current"]["version"] == 2
+    assert _versions(world) == before
+    assert api_as(manager).get(url).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", VERSIONED_DELETES)
+def test_a_delete_with_the_version_as_it_is_deletes_and_a_retry_is_a_404(api_as, path):
+    manager = UserFactory(role="sales_manager")
+    world = build_world(manager)
+    world.account = AccountFactory(manager=manager)
+    url = path.removeprefix("/api/v1/").format(**world.path_ids())
+    api = api_as(manager)
+    version = api.get(url).json_body["version"]
+    assert api.delete(url, version=version).status_code == 204
+    assert api.get(url).status_code == 404
+    assert api.delete(url, version=version).status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "2147483648"])
+def test_a_delete_with_a_version_that_is_no_version_is_a_422(api_as, value):
+    manager = UserFactory(role="sales_manager")
+    world = build_world(manager)
+    response = api_as(manager).delete(f"tasks/{world.task.pk}", version=value)
+    assert response.status_code == 422
+    assert api_as(manager).get(f"tasks/{world.task.pk}").status_code == 200

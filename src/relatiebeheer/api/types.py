@@ -65,3 +65,15 @@ def sent_fields(payload: Schema, *, exclude: set[str] | frozenset[str] = frozens
     return {
         name: getattr(payload, name) for name in payload.model_fields_set if name not in exclude
     }
+
+
+class DeleteQuery(Schema):
+    """The query of every DELETE of a versioned record."""
+
+    version: Version | None = Field(
+        None,
+        description=(
+            "The version you saw. Given, the delete is refused with 409 (and the record "
+            "as it is now) when someone changed it since; without it, it is deleted as is."
+        ),
+    )

@@ -1,4 +1,4 @@
-"""Service helpers: allow-listed, versioned updates with validation."""
+"""Service helpers: allow-listed, versioned updates and deletes with validation."""
 
 from __future__ import annotations
 
@@ -64,3 +64,23 @@ def versioned_update(instance: M, *, expected_version: int, fields: list[str]) -
     if "updated_at" in values:
         instance.updated_at = values["updated_at"]
     return instance
+
+
+def versioned_delete(instance: models.Model, *, expected_version: int | None) -> None:
+    """Delete ``instance``; given ``expected_version``, only if the row still has it.
+
+    Call inside a transaction. The row is locked before the check (PostgreSQL; on SQLite
+    the IMMEDIATE transaction already holds the write lock), so a save that lands
+    between the check and the delete cannot slip through: someone who deletes what
+    they saw does not silently delete what another person changed since. Without a
+    version (older API clients) the delete goes ahead as before. A row already gone
+    counts as deleted: a retried delete does no harm.
+    """
+    if expected_version is not None:
+        model = type(instance)
+        current = model._base_manager.select_for_update().filter(pk=instance.pk).first()
+        if current is None:
+            return
+        if current.version != expected_version:
+            raise VersionConflict(current=current)
+    instance.delete()

@@ -11,7 +11,15 @@ from ninja.pagination import paginate
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
-from relatiebeheer.api.types import Id, In, RequiredText, Text, Version, sent_fields
+from relatiebeheer.api.types import (
+    DeleteQuery,
+    Id,
+    In,
+    RequiredText,
+    Text,
+    Version,
+    sent_fields,
+)
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.users.models import User
 
@@ -206,9 +214,11 @@ def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch):
 @router.delete(
     "/accounts/{account_id}", response={204: None, **ERRORS}, summary="Delete an account"
 )
-def delete_account(request: HttpRequest, account_id: Id):
+def delete_account(request: HttpRequest, account_id: Id, query: Query[DeleteQuery]):
     services.account_delete(
-        actor=request.auth, account=selectors.account_get(actor=request.auth, pk=account_id)
+        actor=request.auth,
+        account=selectors.account_get(actor=request.auth, pk=account_id),
+        version=query.version,
     )
     return Status(204, None)
 
@@ -325,9 +335,11 @@ def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch):
     summary="Delete a contact",
     tags=["contacts"],
 )
-def delete_contact(request: HttpRequest, contact_id: Id):
+def delete_contact(request: HttpRequest, contact_id: Id, query: Query[DeleteQuery]):
     services.contact_delete(
-        actor=request.auth, contact=selectors.contact_get(actor=request.auth, pk=contact_id)
+        actor=request.auth,
+        contact=selectors.contact_get(actor=request.auth, pk=contact_id),
+        version=query.version,
     )
     return Status(204, None)
 
@@ -504,10 +516,11 @@ def update_interaction(request: HttpRequest, interaction_id: Id, payload: Intera
     summary="Delete a contact moment",
     tags=["interactions"],
 )
-def delete_interaction(request: HttpRequest, interaction_id: Id):
+def delete_interaction(request: HttpRequest, interaction_id: Id, query: Query[DeleteQuery]):
     services.interaction_delete(
         actor=request.auth,
         interaction=selectors.interaction_get(actor=request.auth, pk=interaction_id),
+        version=query.version,
     )
     return Status(204, None)
 
@@ -613,9 +626,11 @@ def update_task(request: HttpRequest, task_id: Id, payload: TaskPatch):
 @router.delete(
     "/tasks/{task_id}", response={204: None, **ERRORS}, summary="Delete a task", tags=["tasks"]
 )
-def delete_task(request: HttpRequest, task_id: Id):
+def delete_task(request: HttpRequest, task_id: Id, query: Query[DeleteQuery]):
     services.task_delete(
-        actor=request.auth, task=selectors.task_get(actor=request.auth, pk=task_id)
+        actor=request.auth,
+        task=selectors.task_get(actor=request.auth, pk=task_id),
+        version=query.version,
     )
     return Status(204, None)
 

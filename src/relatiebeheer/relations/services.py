@@ -16,7 +16,12 @@ from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound, PermissionRefused
-from relatiebeheer.common.services import apply_changes, full_clean_or_raise, versioned_update
+from relatiebeheer.common.services import (
+    apply_changes,
+    full_clean_or_raise,
+    versioned_delete,
+    versioned_update,
+)
 from relatiebeheer.users.access import can_change_data, can_manage_portfolios
 from relatiebeheer.users.models import Role, User
 
@@ -183,8 +188,11 @@ def account_update(*, actor, account: Account, version: int, data: Mapping[str, 
     return account
 
 
-def account_delete(*, actor, account: Account) -> None:
-    """Delete an account that has no orders or costs; otherwise archive it instead."""
+def account_delete(*, actor, account: Account, version: int | None = None) -> None:
+    """Delete an account that has no orders or costs; otherwise archive it instead.
+
+    Given ``version``, only the account as it was then (else ``VersionConflict``).
+    """
     require_account_writable(actor, account)
     if account.orders.exists() or account.costs.exists():
         raise Conflict(
@@ -192,7 +200,7 @@ def account_delete(*, actor, account: Account) -> None:
         )
     with transaction.atomic():
         audit_log(actor=actor, action="account.delete", obj=account)
-        account.delete()
+        versioned_delete(account, expected_version=version)
 
 
 def account_share(*, actor, account: Account, user: User) -> AccountShare:
@@ -290,11 +298,11 @@ def contact_update(
     return contact
 
 
-def contact_delete(*, actor, contact: Contact) -> None:
+def contact_delete(*, actor, contact: Contact, version: int | None = None) -> None:
     require_account_writable(actor, contact.account)
     with transaction.atomic():
         audit_log(actor=actor, action="contact.delete", obj=contact)
-        contact.delete()
+        versioned_delete(contact, expected_version=version)
 
 
 # --- consent ----------------------------------------------------------------------------
@@ -385,11 +393,11 @@ def interaction_update(
     return interaction
 
 
-def interaction_delete(*, actor, interaction: Interaction) -> None:
+def interaction_delete(*, actor, interaction: Interaction, version: int | None = None) -> None:
     require_account_writable(actor, interaction.account)
     with transaction.atomic():
         audit_log(actor=actor, action="interaction.delete", obj=interaction)
-        interaction.delete()
+        versioned_delete(interaction, expected_version=version)
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -448,8 +456,8 @@ def task_update(*, actor, task: Task, version: int, data: Mapping[str, Any]) -> 
     return task
 
 
-def task_delete(*, actor, task: Task) -> None:
+def task_delete(*, actor, task: Task, version: int | None = None) -> None:
     require_account_writable(actor, task.account)
     with transaction.atomic():
         audit_log(actor=actor, action="task.delete", obj=task)
-        task.delete()
+        versioned_delete(task, expected_version=version)

@@ -13,7 +13,16 @@ from pydantic import field_validator
 
 from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
 from relatiebeheer.api.serializers import register
-from relatiebeheer.api.types import Id, In, Money, NonNegativeMoney, Text, Version, sent_fields
+from relatiebeheer.api.types import (
+    DeleteQuery,
+    Id,
+    In,
+    Money,
+    NonNegativeMoney,
+    Text,
+    Version,
+    sent_fields,
+)
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations.models import Account
 
@@ -187,9 +196,11 @@ def update_order(request: HttpRequest, order_id: Id, payload: OrderPatch):
 
 
 @router.delete("/orders/{order_id}", response={204: None, **ERRORS}, summary="Delete an order")
-def delete_order(request: HttpRequest, order_id: Id):
+def delete_order(request: HttpRequest, order_id: Id, query: Query[DeleteQuery]):
     services.order_delete(
-        actor=request.auth, order=selectors.order_get(actor=request.auth, pk=order_id)
+        actor=request.auth,
+        order=selectors.order_get(actor=request.auth, pk=order_id),
+        version=query.version,
     )
     return Status(204, None)
 
@@ -298,8 +309,10 @@ def update_cost(request: HttpRequest, cost_id: Id, payload: CostPatch):
     summary="Delete a cost entry",
     tags=["costs"],
 )
-def delete_cost(request: HttpRequest, cost_id: Id):
+def delete_cost(request: HttpRequest, cost_id: Id, query: Query[DeleteQuery]):
     services.cost_entry_delete(
-        actor=request.auth, entry=selectors.cost_get(actor=request.auth, pk=cost_id)
+        actor=request.auth,
+        entry=selectors.cost_get(actor=request.auth, pk=cost_id),
+        version=query.version,
     )
     return Status(204, None)

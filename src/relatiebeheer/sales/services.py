@@ -16,7 +16,12 @@ from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.errors import InvalidInput
-from relatiebeheer.common.services import apply_changes, full_clean_or_raise, versioned_update
+from relatiebeheer.common.services import (
+    apply_changes,
+    full_clean_or_raise,
+    versioned_delete,
+    versioned_update,
+)
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.relations.models import Account
 from relatiebeheer.relations.services import require_account_writable
@@ -197,14 +202,15 @@ def order_update(
     return order
 
 
-def order_delete(*, actor, order: Order) -> None:
-    """Delete an order entered by mistake (credit notes must be deleted first)."""
+def order_delete(*, actor, order: Order, version: int | None = None) -> None:
+    """Delete an order entered by mistake (credit notes must be deleted first); given
+    ``version``, only the order as it was then (else ``VersionConflict``)."""
     require_account_writable(actor, order.account)
     if order.credit_notes.exists():
         raise InvalidInput({"__all__": [_("Delete the credit notes of this order first.")]})
     with transaction.atomic():
         audit_log(actor=actor, action="order.delete", obj=order)
-        order.delete()
+        versioned_delete(order, expected_version=version)
         accounts_changed([order.account_id])
 
 
@@ -233,9 +239,9 @@ def cost_entry_update(
     return entry
 
 
-def cost_entry_delete(*, actor, entry: CostEntry) -> None:
+def cost_entry_delete(*, actor, entry: CostEntry, version: int | None = None) -> None:
     require_account_writable(actor, entry.account)
     with transaction.atomic():
         audit_log(actor=actor, action="cost.delete", obj=entry)
-        entry.delete()
+        versioned_delete(entry, expected_version=version)
         accounts_changed([entry.account_id])

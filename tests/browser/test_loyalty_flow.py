@@ -112,3 +112,21 @@ def test_two_managers_change_a_tier_and_the_second_sees_both_versions(
     assert tier.threshold == D("15000")
     for page in pages:
         page.context.close()
+
+
+def test_a_binding_activity_is_removed_from_its_edit_page(page, story, screenshot):
+    from relatiebeheer.loyalty.models import BindingActivity
+
+    _daan, bijenkorf, _campaign = story
+    activity = BindingActivity.objects.create(
+        account=bijenkorf, kind="incentive", level="social", title="Lunch bij Ciel Bleu",
+        status="planned", planned_on=timezone.localdate() + timedelta(days=14),
+    )  # fmt: skip
+    log_in(page, "daan", PASSWORD)
+    page.goto(f"/loyalty/binding/{activity.pk}/edit/")
+    remove = page.get_by_role("button", name="Verwijderen")
+    expect(remove).to_be_visible()
+    screenshot(page, "loyalty-binding-edit")
+    remove.click()
+    expect(page.locator("body")).to_contain_text("Bindingsactiviteit verwijderd.")
+    assert not BindingActivity.objects.filter(pk=activity.pk).exists()

@@ -287,3 +287,26 @@ def test_a_sales_manager_removes_a_bracket(web_as, sales_manager, gold_card):
     )
     assert response.status_code == 302
     assert not m.BonusBracket.objects.filter(pk=bracket.pk).exists()
+
+
+def test_removing_a_binding_activity_checks_the_version_on_its_edit_page(web_as, owner, setup):
+    client = web_as(owner)
+    activity = m.BindingActivity.objects.create(
+        account=setup["account"],
+        kind="incentive",
+        level="social",
+        title="Lunch",
+        status="planned",
+        planned_on=setup["today"],
+    )
+    page = client.get(f"/loyalty/binding/{activity.pk}/edit/").content.decode()
+    assert f'action="/loyalty/binding/{activity.pk}/delete/"' in page and "Verwijderen" in page
+    m.BindingActivity.objects.filter(pk=activity.pk).update(version=2)  # a colleague saved
+
+    response = client.post(f"/loyalty/binding/{activity.pk}/delete/", {"version": 1}, follow=True)
+    assert "Iemand anders heeft deze bindingsactiviteit gewijzigd" in response.content.decode()
+    assert m.BindingActivity.objects.filter(pk=activity.pk).exists()
+
+    response = client.post(f"/loyalty/binding/{activity.pk}/delete/", {"version": 2})
+    assert response.status_code == 302
+    assert not m.BindingActivity.objects.filter(pk=activity.pk).exists()

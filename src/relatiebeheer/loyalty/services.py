@@ -20,7 +20,12 @@ from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.errors import Conflict, InvalidInput, PermissionRefused, VersionConflict
-from relatiebeheer.common.services import apply_changes, full_clean_or_raise, versioned_update
+from relatiebeheer.common.services import (
+    apply_changes,
+    full_clean_or_raise,
+    versioned_delete,
+    versioned_update,
+)
 from relatiebeheer.core import loyalty_rules as rules
 from relatiebeheer.relations.models import Account, Contact, Interaction, Interest
 from relatiebeheer.relations.selectors import contacts_with_consent
@@ -228,11 +233,14 @@ def binding_activity_update(
     return activity
 
 
-def binding_activity_delete(*, actor, activity: BindingActivity) -> None:
+def binding_activity_delete(
+    *, actor, activity: BindingActivity, version: int | None = None
+) -> None:
+    """Remove a binding activity; given ``version``, only as it was then."""
     require_account_writable(actor, activity.account)
     with transaction.atomic():
         audit_log(actor=actor, action="binding.delete", obj=activity)
-        activity.delete()
+        versioned_delete(activity, expected_version=version)
 
 
 # --------------------------------------------------------------------------- business side

@@ -377,7 +377,10 @@ def binding_edit(request, pk: int):
         title=_("Binding activity"),
         form=form,
         back=reverse("loyalty:account", args=[activity.account_id]),
-        extra={"version": activity.version},
+        extra={
+            "version": activity.version,
+            "delete_url": reverse("loyalty:binding_delete", args=[activity.pk]),
+        },
     )
 
 
@@ -385,7 +388,19 @@ def binding_edit(request, pk: int):
 @require_POST
 def binding_delete(request, pk: int):
     activity = selectors.binding_get(actor=request.user, pk=pk)
-    services.binding_activity_delete(actor=request.user, activity=activity)
+    try:
+        services.binding_activity_delete(
+            actor=request.user, activity=activity, version=_int(request.POST.get("version"))
+        )
+    except VersionConflict:
+        messages.error(
+            request,
+            _(
+                "Someone else changed this binding activity after you opened it; nothing was "
+                "removed. Check it as it is now and try again."
+            ),
+        )
+        return redirect("loyalty:binding_edit", pk=activity.pk)
     messages.success(request, _("Binding activity removed."))
     return redirect("loyalty:account", account_pk=activity.account_id)
 

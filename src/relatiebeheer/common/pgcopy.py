@@ -59,11 +59,10 @@ def encode(columns: list[Column]) -> bytes:
         raise ValueError("columns of different lengths")
     fields = []  # per column: values (one fixed-size item each), length per row (−1: NULL)
     for column in columns:
-        values, lengths = _values(column)
-        nulls = np.zeros(n, dtype=bool) if column.nulls is None else np.asarray(column.nulls)
-        if column.pg_type == "date":
-            nulls = nulls | np.isnat(column.values)
-        fields.append((values, np.where(nulls, -1, lengths)))
+        values, lengths = _values(column)  # lengths −1 where a value is empty by itself
+        if column.nulls is not None:
+            lengths = np.where(column.nulls, -1, lengths)
+        fields.append((values, lengths))
     # Number each row's layout: fold the lengths that vary into one small key,
     # renumbering after each column so that it never overflows.
     layout = np.zeros(n, dtype=np.int64)
@@ -113,7 +112,7 @@ def _group(fields: list, start: int, size: int) -> np.ndarray:
 
 def _values(column: Column) -> tuple[np.ndarray, np.ndarray]:
     """The column's values in their binary form (one fixed-size item each), and each
-    one's length in bytes."""
+    one's length in bytes (−1 for NaT, the one value that is NULL by itself)."""
     kind, values = column.pg_type, column.values
     n = len(values)
     if kind in _INTEGERS:
@@ -122,9 +121,11 @@ def _values(column: Column) -> tuple[np.ndarray, np.ndarray]:
     if kind == "double precision":
         return np.asarray(values, dtype=">f8"), _full(n, np.dtype(">f8"))
     if kind == "date":
-        days = np.asarray(values, dtype="datetime64[D]").astype(np.int64) - POSTGRES_EPOCH_DAYS
-        days = np.where(np.isnat(values), 0, days)
-        return _in_range(days, np.dtype(">i4")).astype(">i4"), _full(n, np.dtype(">i4"))
+        dates = np.asarray(values, dtype="datetime64[D]")
+        missing = np.isnat(dates)
+        days = np.where(missing, 0, dates.astype(np.int64) - POSTGRES_EPOCH_DAYS)
+        lengths = np.where(missing, -1, _full(n, np.dtype(">i4")))
+        return _in_range(days, np.dtype(">i4")).astype(">i4"), lengths
     if kind.startswith("numeric"):
         return _numeric_hundredths(np.asarray(values, dtype=np.int64))
     if kind.startswith(("character varying", "text")):
@@ -141,7 +142,7 @@ def _text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     text never contains, and strips them again), and each string's length in bytes.
 
     Each distinct string is encoded once: these columns hold choice keys, and NumPy's
-    own conversion of 100,000 strings took 50 ms where this takes 10.
+    own encoding of 100,000 strings took about 0.1 s where this takes 0.04 s.
     """
     texts = values.tolist()
     index_of: dict[str, int] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -59,47 +60,12 @@ COLUMNS = [
 ]
 
 
-def _frame(computed: Computed, run_id: int) -> pl.DataFrame:
-    """The snapshot rows as a Polars frame (columns as in ``COLUMNS``), built column by
-    column from the NumPy arrays; empty values are nulls, dates ISO text.
-
-    SQLite takes its rows (made in Rust, half the time of converting through Python
-    objects); PostgreSQL gets the same values in binary (``_binary_columns``).
+def _snapshot_values(computed: Computed, run_id: int) -> list[tuple[str, str, np.ndarray, Any]]:
+    """The snapshot rows column by column (as in ``COLUMNS``): name, kind, NumPy values
+    and where they are empty (a boolean array, or None for nowhere). Dates are
+    ``datetime64[D]`` with NaT for none, margins basis points, amounts cents. Both
+    databases' writers start from this, so they cannot disagree on a value or a NULL.
     """
-    c = computed.columns
-    n = computed.account_ids.size
-    no_orders = np.flatnonzero(~np.asarray(c["has_orders"], dtype=bool))
-    data = {}
-    for name, key, kind in COLUMNS:
-        if kind == "run":
-            data[name] = pl.repeat(run_id, n, dtype=pl.Int64, eager=True)
-        elif kind == "as_of":
-            data[name] = pl.repeat(computed.as_of.isoformat(), n, dtype=pl.String, eager=True)
-        elif kind == "int":
-            data[name] = pl.Series(np.asarray(c[key], dtype=np.int64))
-        elif kind == "int_if_orders":
-            data[name] = pl.Series(np.asarray(c[key], dtype=np.int64)).scatter(no_orders, None)
-        elif kind == "margin":
-            bp = np.asarray(c[key], dtype=np.int64).tolist()
-            data[name] = pl.Series([f"{v // 100}.{v % 100:02d}" for v in bp], dtype=pl.String)
-        elif kind == "date":
-            days = pl.Series(np.asarray(c[key], dtype="datetime64[D]"))  # NaT → null
-            data[name] = days.dt.to_string("%Y-%m-%d")
-        elif kind == "str":
-            data[name] = pl.Series(np.asarray(c[key]).astype(str))
-        elif kind == "float":
-            data[name] = pl.Series(np.asarray(c[key], dtype=float)).fill_nan(None)
-        elif kind == "float_cents":
-            values = np.asarray(c[key], dtype=float)
-            missing = np.flatnonzero(np.isnan(values))
-            cents = np.where(np.isnan(values), 0, values).astype(np.int64)
-            data[name] = pl.Series(cents).scatter(missing, None)
-    return pl.DataFrame(data)
-
-
-def _binary_columns(computed: Computed, run_id: int, pg_types: dict[str, str]) -> list[Column]:
-    """The snapshot rows for PostgreSQL's binary COPY (columns as in ``COLUMNS``), each
-    column in its table type; empty values are NULLs, as in ``_frame``."""
     c = computed.columns
     n = computed.account_ids.size
     no_orders = ~np.asarray(c["has_orders"], dtype=bool)
@@ -115,7 +81,7 @@ def _binary_columns(computed: Computed, run_id: int, pg_types: dict[str, str]) -
         elif kind == "int_if_orders":
             values, nulls = np.asarray(c[key], dtype=np.int64), no_orders
         elif kind == "date":
-            values = np.asarray(c[key], dtype="datetime64[D]")  # NaT → NULL
+            values = np.asarray(c[key], dtype="datetime64[D]")
         elif kind == "str":
             values = np.asarray(c[key]).astype(str)
         elif kind == "float":
@@ -125,8 +91,34 @@ def _binary_columns(computed: Computed, run_id: int, pg_types: dict[str, str]) -
             floats = np.asarray(c[key], dtype=float)
             nulls = np.isnan(floats)
             values = np.where(nulls, 0, floats).astype(np.int64)
-        columns.append(Column(pg_types[name], values, nulls))
+        columns.append((name, kind, values, nulls))
     return columns
+
+
+def _frame(computed: Computed, run_id: int) -> pl.DataFrame:
+    """The snapshot rows as a Polars frame for SQLite, which takes its rows (made in
+    Rust, half the time of converting through Python objects): empty values are nulls,
+    dates ISO text, margins decimal text."""
+    data = {}
+    for name, kind, values, nulls in _snapshot_values(computed, run_id):
+        if kind == "margin":
+            series = pl.Series([f"{v // 100}.{v % 100:02d}" for v in values.tolist()])
+        elif kind in ("as_of", "date"):
+            series = pl.Series(values).dt.to_string("%Y-%m-%d")  # NaT → null
+        else:
+            series = pl.Series(values)
+        if nulls is not None and nulls.any():
+            series = series.scatter(np.flatnonzero(nulls), None)
+        data[name] = series
+    return pl.DataFrame(data)
+
+
+def _binary_columns(computed: Computed, run_id: int, pg_types: dict[str, str]) -> list[Column]:
+    """The snapshot rows for PostgreSQL's binary COPY, each column in its table type."""
+    return [
+        Column(pg_types[name], values, nulls)
+        for name, _kind, values, nulls in _snapshot_values(computed, run_id)
+    ]
 
 
 def _write(computed: Computed, run_id: int, *, replace_all: bool) -> None:

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export RELATIEBEHEER_VAR ?= $(CURDIR)/var
 
-.PHONY: run test venv dev-venv migrate demo lint browsers fuzz bench clean messages openapi
+.PHONY: run test venv dev-venv migrate demo lint typecheck browsers fuzz bench clean messages openapi
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (found %s)" % sys.version.split()[0])'
@@ -62,6 +62,10 @@ browsers:
 lint: dev-venv
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+
+## mypy (django-stubs) over core/ and every services.py, selectors.py and bulk.py
+typecheck: dev-venv
+	$(BIN)/python scripts/typecheck.py
 
 ## Compile the translations after editing the .po files
 messages: dev-venv

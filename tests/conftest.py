@@ -149,3 +149,5 @@ def pytest_configure(config):
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+    # A writer that skips its audit row, version check, lock or hook fails the test.
+    settings.STRICT_WRITERS = True

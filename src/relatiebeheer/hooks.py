@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 
 from django.db import transaction
 
+from relatiebeheer.common import writers
+
 Listener = Callable[[list[int]], None]
 _listeners: list[Listener] = []
 
@@ -41,6 +43,7 @@ class _Batch:
 
 
 def accounts_changed(account_ids: Iterable[int]) -> None:
+    writers.hooked()
     ids = {int(pk) for pk in account_ids}
     if not ids:
         return
@@ -54,3 +57,30 @@ def accounts_changed(account_ids: Iterable[int]) -> None:
     batch.ids.update(ids)
     connection._accounts_changed_batch = batch
     transaction.on_commit(batch.flush)  # runs at once when not inside a transaction
+
+
+# --- accounts about to be removed ---------------------------------------------------------
+
+RemovalListener = Callable[[list[int]], None]
+_removal_listeners: list[RemovalListener] = []
+
+
+def on_accounts_removed(listener: RemovalListener) -> RemovalListener:
+    """Register ``listener(account_ids)``, called inside the transaction that deletes the
+    accounts (a delete, or the merge that removes the other account), before their rows
+    and everything that cascades with them go. Apps that keep counts over rows of an
+    account (survey answer counts …) correct them here, in the same transaction, so no
+    count outlives the rows it counted."""
+    if listener not in _removal_listeners:
+        _removal_listeners.append(listener)
+    return listener
+
+
+def accounts_removed(account_ids: Iterable[int]) -> None:
+    ids = sorted({int(pk) for pk in account_ids})
+    if not ids:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("accounts_removed() belongs inside the deleting transaction")
+    for listener in list(_removal_listeners):
+        listener(ids)

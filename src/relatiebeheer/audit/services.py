@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from relatiebeheer.common import writers
+
 from .context import current_channel
 from .models import AuditEntry
 
@@ -29,6 +31,7 @@ def audit_log(
         account_id = getattr(obj, "account_id", None)
         if account_id is None and obj._meta.model_name == "account":
             account_id = obj.pk
+    writers.audited()
     actor_id = getattr(actor, "pk", None) if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(
         actor_id=actor_id,

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
+from . import writers
 from .errors import InvalidInput, VersionConflict
 
 M = TypeVar("M", bound=models.Model)
@@ -54,6 +55,7 @@ def versioned_update(instance: M, *, expected_version: int, fields: list[str]) -
         values[field.attname] = getattr(instance, field.attname)
     if any(f.name == "updated_at" for f in model._meta.fields):
         values["updated_at"] = timezone.now()
+    writers.version_checked()
     updated = model._base_manager.filter(pk=instance.pk, version=expected_version).update(
         version=F("version") + 1, **values
     )
@@ -78,6 +80,7 @@ def versioned_delete(instance: models.Model, *, expected_version: int | None) ->
     """
     if expected_version is not None:
         model = type(instance)
+        writers.version_checked()
         current = model._base_manager.select_for_update().filter(pk=instance.pk).first()
         if current is None:
             return

@@ -246,8 +246,9 @@ def _factorize(ids: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
         found = _factorize_by_hash(ids, points)
         if found is not None:
             return found
-    distinct, codes = np.unique(ids, return_inverse=True)
-    return distinct, codes.ravel()
+    # (own names: mypy 1.19 crashes on re-binding the tuple assigned above)
+    uniques, inverse = np.unique(ids, return_inverse=True)
+    return uniques, inverse.ravel()
 
 
 def _factorize_by_hash(

@@ -28,8 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common import writers
 from relatiebeheer.common.errors import InvalidInput, NotFound, VersionConflict
-from relatiebeheer.hooks import accounts_changed
+from relatiebeheer.common.writers import writer
+from relatiebeheer.hooks import accounts_changed, accounts_removed
 from relatiebeheer.relations.models import Account, AccountShare
 from relatiebeheer.relations.services import require_account_writable, require_can_change
 
@@ -152,6 +154,7 @@ def _related_fields():
         yield rel.related_model, rel.field
 
 
+@writer(version="keep_version", locks=("relations.account",))
 @transaction.atomic
 def account_merge(
     *, actor, keep: Account, keep_version: int, other: Account, other_version: int
@@ -167,12 +170,11 @@ def account_merge(
     require_account_writable(actor, other)
     if keep.pk == other.pk:
         raise InvalidInput({"other_id": [_("Choose two different accounts.")]})
-    locked = {
-        a.pk: a for a in Account.objects.select_for_update().filter(pk__in=[keep.pk, other.pk])
-    }
+    locked = {a.pk: a for a in writers.lock(Account.objects.filter(pk__in=[keep.pk, other.pk]))}
     if keep.pk not in locked or other.pk not in locked:
         raise NotFound()
     keep, other = locked[keep.pk], locked[other.pk]
+    writers.version_checked()
     if other.version != other_version:
         raise VersionConflict(current=other)
     if keep.version != keep_version:
@@ -262,6 +264,7 @@ def account_merge(
         extra={"into_account_id": keep.pk},
     )
     other_pk = other.pk
+    accounts_removed([other_pk])
     Account.objects.filter(pk=other_pk).delete()
     accounts_changed([keep.pk])
     return keep

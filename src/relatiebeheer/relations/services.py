@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common import writers
 from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from relatiebeheer.common.services import (
     apply_changes,
@@ -22,6 +23,8 @@ from relatiebeheer.common.services import (
     versioned_delete,
     versioned_update,
 )
+from relatiebeheer.common.writers import writer
+from relatiebeheer.hooks import accounts_changed, accounts_removed
 from relatiebeheer.users.access import can_change_data, can_manage_portfolios
 from relatiebeheer.users.models import Role, User
 
@@ -151,6 +154,7 @@ def _check_parent(actor, account: Account) -> None:
 # --- accounts ---------------------------------------------------------------------------
 
 
+@writer()
 def account_create(*, actor, data: Mapping[str, Any]) -> Account:
     """Create an account. An account manager's new account lands in their own portfolio."""
     require_can_change(actor)
@@ -166,9 +170,11 @@ def account_create(*, actor, data: Mapping[str, Any]) -> Account:
         account.save()
         refresh_search_tokens([account.pk])
         audit_log(actor=actor, action="account.create", obj=account, fields=changed)
+        accounts_changed([account.pk])
     return account
 
 
+@writer(version="version")
 def account_update(*, actor, account: Account, version: int, data: Mapping[str, Any]) -> Account:
     """Change an account if nobody saved it since ``version`` (else ``VersionConflict``)."""
     require_account_writable(actor, account)
@@ -185,9 +191,11 @@ def account_update(*, actor, account: Account, version: int, data: Mapping[str, 
         if {"name", "city", "postal_code", "kvk_number"} & set(changed):
             refresh_search_tokens([account.pk])
         audit_log(actor=actor, action="account.update", obj=account, fields=changed)
+        accounts_changed([account.pk])
     return account
 
 
+@writer(version="version")
 def account_delete(*, actor, account: Account, version: int | None = None) -> None:
     """Delete an account that has no orders or costs; otherwise archive it instead.
 
@@ -199,25 +207,39 @@ def account_delete(*, actor, account: Account, version: int | None = None) -> No
             _("This account has orders or costs, which must be kept. Archive it instead.")
         )
     with transaction.atomic():
+        account_id = account.pk
         audit_log(actor=actor, action="account.delete", obj=account)
+        accounts_removed([account_id])
         versioned_delete(account, expected_version=version)
+        accounts_changed([account_id])
 
 
+@writer()
 def account_share(*, actor, account: Account, user: User) -> AccountShare:
     require_account_writable(actor, account)
-    share, created = AccountShare.objects.get_or_create(account=account, user=user)
-    if created:
+    with transaction.atomic():
+        share, created = AccountShare.objects.get_or_create(account=account, user=user)
+        if not created:
+            writers.nothing_to_write()
+            return share
         audit_log(actor=actor, action="account.share", obj=account, extra={"user_id": user.pk})
+        accounts_changed([account.pk])  # who sees it changed: per-manager figures follow
     return share
 
 
+@writer()
 def account_unshare(*, actor, account: Account, user: User) -> None:
     require_account_writable(actor, account)
-    deleted, _rows = AccountShare.objects.filter(account=account, user=user).delete()
-    if deleted:
+    with transaction.atomic():
+        deleted, _rows = AccountShare.objects.filter(account=account, user=user).delete()
+        if not deleted:
+            writers.nothing_to_write()
+            return
         audit_log(actor=actor, action="account.unshare", obj=account, extra={"user_id": user.pk})
+        accounts_changed([account.pk])
 
 
+@writer()
 def portfolio_transfer(*, actor, from_user: User, to_user: User) -> int:
     """Hand every account managed by ``from_user`` to ``to_user`` in one action."""
     if not can_manage_portfolios(actor):
@@ -233,6 +255,7 @@ def portfolio_transfer(*, actor, from_user: User, to_user: User) -> int:
             obj=to_user,
             extra={"from_user_id": from_user.pk, "to_user_id": to_user.pk, "accounts": len(ids)},
         )
+        accounts_changed(ids)  # the per-manager figures move with the accounts
     return len(ids)
 
 
@@ -260,6 +283,7 @@ def _normalise_contact(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@writer()
 def contact_create(
     *, actor, account: Account, data: Mapping[str, Any], interests: Iterable[str] = ()
 ) -> Contact:
@@ -272,9 +296,11 @@ def contact_create(
         contact.save()
         _set_interests(contact, interests)
         audit_log(actor=actor, action="contact.create", obj=contact, fields=changed)
+        accounts_changed([account.pk])
     return contact
 
 
+@writer(version="version")
 def contact_update(
     *,
     actor,
@@ -285,8 +311,10 @@ def contact_update(
 ) -> Contact:
     require_account_writable(actor, contact.account)
     data = _normalise_contact(dict(data))
+    moved_from = set()
     if "account" in data and data["account"] != contact.account:
         require_account_writable(actor, data["account"])
+        moved_from.add(contact.account_id)
     changed = apply_changes(contact, data, CONTACT_FIELDS)
     full_clean_or_raise(contact)
     with transaction.atomic():
@@ -295,19 +323,23 @@ def contact_update(
             _set_interests(contact, interests)
             changed.append("interests")
         audit_log(actor=actor, action="contact.update", obj=contact, fields=changed)
+        accounts_changed({contact.account_id, *moved_from})
     return contact
 
 
+@writer(version="version")
 def contact_delete(*, actor, contact: Contact, version: int | None = None) -> None:
     require_account_writable(actor, contact.account)
     with transaction.atomic():
         audit_log(actor=actor, action="contact.delete", obj=contact)
         versioned_delete(contact, expected_version=version)
+        accounts_changed([contact.account_id])
 
 
 # --- consent ----------------------------------------------------------------------------
 
 
+@writer()
 def consent_record(
     *,
     actor,
@@ -342,6 +374,7 @@ def consent_record(
             account_id=contact.account_id,
             extra={"contact_id": contact.pk, "purpose": purpose},
         )
+        accounts_changed([contact.account_id])
     return record
 
 
@@ -355,6 +388,7 @@ def _check_contacts(account: Account, contacts: Iterable[Contact]) -> list[Conta
     return contacts
 
 
+@writer()
 def interaction_log(
     *, actor, account: Account, data: Mapping[str, Any], contacts: Iterable[Contact] = ()
 ) -> Interaction:
@@ -370,9 +404,11 @@ def interaction_log(
         interaction.save()
         interaction.contacts.set(contacts)
         audit_log(actor=actor, action="interaction.create", obj=interaction, fields=changed)
+        accounts_changed([account.pk])
     return interaction
 
 
+@writer(version="version")
 def interaction_update(
     *,
     actor,
@@ -390,14 +426,17 @@ def interaction_update(
             interaction.contacts.set(_check_contacts(interaction.account, contacts))
             changed.append("contacts")
         audit_log(actor=actor, action="interaction.update", obj=interaction, fields=changed)
+        accounts_changed([interaction.account_id])
     return interaction
 
 
+@writer(version="version")
 def interaction_delete(*, actor, interaction: Interaction, version: int | None = None) -> None:
     require_account_writable(actor, interaction.account)
     with transaction.atomic():
         audit_log(actor=actor, action="interaction.delete", obj=interaction)
         versioned_delete(interaction, expected_version=version)
+        accounts_changed([interaction.account_id])
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -417,6 +456,7 @@ def _check_assignee(account: Account, assignee: User | None) -> None:
         raise InvalidInput({"assignee": [_("This user cannot see the account.")]})
 
 
+@writer()
 def task_create(
     *,
     actor,
@@ -440,9 +480,11 @@ def task_create(
     with transaction.atomic():
         task.save()
         audit_log(actor=actor, action="task.create", obj=task, fields=changed)
+        accounts_changed([account.pk])
     return task
 
 
+@writer(version="version")
 def task_update(*, actor, task: Task, version: int, data: Mapping[str, Any]) -> Task:
     require_account_writable(actor, task.account)
     data = dict(data)
@@ -453,11 +495,14 @@ def task_update(*, actor, task: Task, version: int, data: Mapping[str, Any]) -> 
     with transaction.atomic():
         versioned_update(task, expected_version=version, fields=changed)
         audit_log(actor=actor, action="task.update", obj=task, fields=changed)
+        accounts_changed([task.account_id])
     return task
 
 
+@writer(version="version")
 def task_delete(*, actor, task: Task, version: int | None = None) -> None:
     require_account_writable(actor, task.account)
     with transaction.atomic():
         audit_log(actor=actor, action="task.delete", obj=task)
         versioned_delete(task, expected_version=version)
+        accounts_changed([task.account_id])

@@ -1,7 +1,10 @@
 """Writes to orders, credit notes, order lines and cost entries.
 
 Every change that alters what an account is worth ends by calling the "accounts
-changed" hook (see :mod:`relatiebeheer.hooks`).
+changed" hook (see :mod:`relatiebeheer.hooks`). Order writers lock the account row
+before they check the rules that span rows (what credit notes may still credit, whether
+the account becomes a customer): two credit notes on one order are checked one after
+the other, never both against the same old total.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common import writers
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.common.services import (
     apply_changes,
@@ -22,6 +26,7 @@ from relatiebeheer.common.services import (
     versioned_delete,
     versioned_update,
 )
+from relatiebeheer.common.writers import writer
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.relations.models import Account
 from relatiebeheer.relations.services import require_account_writable
@@ -78,7 +83,8 @@ def _apply_line_totals(order: Order, lines: list[OrderLine], data: Mapping[str, 
 
 
 def _check_credit_note(order: Order) -> None:
-    original = order.credit_of
+    """Under the account's lock: the order as stored now, not as the caller loaded it."""
+    original = Order.objects.filter(pk=order.credit_of_id).first() if order.credit_of_id else None
     if original is None:
         if order.revenue < 0:
             raise InvalidInput(
@@ -119,6 +125,12 @@ def _promote_to_customer(account: Account, order: Order) -> None:
     account.refresh_from_db(fields=["status", "customer_since"])
 
 
+def _lock_account(account_id: int) -> None:
+    """Serialise the order writes of one account (see the module docstring)."""
+    writers.lock(Account.objects.filter(pk=account_id))
+
+
+@writer(locks=("relations.account",))
 def order_create(
     *,
     actor,
@@ -137,8 +149,9 @@ def order_create(
     if built:
         _apply_line_totals(order, built, data)
     full_clean_or_raise(order)
-    _check_credit_note(order)
     with transaction.atomic():
+        _lock_account(account.pk)
+        _check_credit_note(order)
         order.save()
         for line in built:
             line.order = order
@@ -155,6 +168,7 @@ def order_create(
     return order
 
 
+@writer(version="version", locks=("relations.account",))
 def order_update(
     *,
     actor,
@@ -176,20 +190,21 @@ def order_update(
         _apply_line_totals(order, built, data)
         changed = sorted({*changed, "revenue", "cost_of_goods"})
     full_clean_or_raise(order)
-    _check_credit_note(order)
-    if order.credit_of_id is None:
-        credited = order.credit_notes.counting().aggregate(total=Sum("revenue"))[
-            "total"
-        ] or Decimal("0.00")
-        if order.revenue + credited < 0:
-            raise InvalidInput(
-                {
-                    "revenue": [
-                        _("The revenue cannot drop below what credit notes already credited.")
-                    ]
-                }
-            )
     with transaction.atomic():
+        _lock_account(order.account_id)
+        _check_credit_note(order)
+        if order.credit_of_id is None:
+            credited = order.credit_notes.counting().aggregate(total=Sum("revenue"))[
+                "total"
+            ] or Decimal("0.00")
+            if order.revenue + credited < 0:
+                raise InvalidInput(
+                    {
+                        "revenue": [
+                            _("The revenue cannot drop below what credit notes already credited.")
+                        ]
+                    }
+                )
         versioned_update(order, expected_version=version, fields=changed)
         if built is not None:
             order.lines.all().delete()
@@ -202,18 +217,21 @@ def order_update(
     return order
 
 
+@writer(version="version", locks=("relations.account",))
 def order_delete(*, actor, order: Order, version: int | None = None) -> None:
     """Delete an order entered by mistake (credit notes must be deleted first); given
     ``version``, only the order as it was then (else ``VersionConflict``)."""
     require_account_writable(actor, order.account)
-    if order.credit_notes.exists():
-        raise InvalidInput({"__all__": [_("Delete the credit notes of this order first.")]})
     with transaction.atomic():
+        _lock_account(order.account_id)
+        if order.credit_notes.exists():
+            raise InvalidInput({"__all__": [_("Delete the credit notes of this order first.")]})
         audit_log(actor=actor, action="order.delete", obj=order)
         versioned_delete(order, expected_version=version)
         accounts_changed([order.account_id])
 
 
+@writer()
 def cost_entry_create(*, actor, account: Account, data: Mapping[str, Any]) -> CostEntry:
     require_account_writable(actor, account)
     entry = CostEntry(account=account)
@@ -226,6 +244,7 @@ def cost_entry_create(*, actor, account: Account, data: Mapping[str, Any]) -> Co
     return entry
 
 
+@writer(version="version")
 def cost_entry_update(
     *, actor, entry: CostEntry, version: int, data: Mapping[str, Any]
 ) -> CostEntry:
@@ -239,6 +258,7 @@ def cost_entry_update(
     return entry
 
 
+@writer(version="version")
 def cost_entry_delete(*, actor, entry: CostEntry, version: int | None = None) -> None:
     require_account_writable(actor, entry.account)
     with transaction.atomic():

@@ -1,0 +1,209 @@
+"""One way in for every write: the *writer* contract, declared and checked at run time.
+
+Every function that changes customer data — a row service, a bulk writer, whatever
+the admin, API, web, imports and CLI call — is declared with :func:`writer`. A writer
+does four things, and this module checks that it did them:
+
+1. **audit** — it writes an audit row (``audit.services.audit_log``) for what it did;
+2. **version** — where the user saw a version, it writes only if the row still has it
+   (``common.services.versioned_update`` / ``versioned_delete`` / :func:`version_checked`);
+3. **locks** — it locks the rows its rule spans before it checks the rule
+   (:func:`lock`, e.g. the order that a credit note corrects), inside its transaction;
+4. **hook** — it tells the "accounts changed" hook (``hooks.accounts_changed``) which
+   accounts it touched; the listeners run after the commit.
+
+``@writer(...)`` says which of these apply (configuration writers touch no account, so
+they declare ``accounts=False``). When a writer returns, its declaration is compared
+with what it did. In strict mode (``settings.STRICT_WRITERS``: on in the test suite and
+with ``DEBUG``) a writer that skipped one raises :class:`WriterContractBroken`, so a
+test of any door that reaches it fails; in production it is logged as an error and the
+write stands (refusing a correct write for a missing log line would be worse).
+
+A writer that decides there is nothing to do (an unchanged import, a share that
+exists) says so with :func:`nothing_to_write`, which satisfies audit and hook.
+
+Writers may call writers: every audit row, hook call and lock counts for each writer
+on the stack, so the outermost one is satisfied by what its helpers did.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from django.conf import settings
+from django.db import models, transaction
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class WriterContractBroken(AssertionError):
+    """A writer returned without doing what its declaration promises."""
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    """What a writer promises. ``version`` names its parameter carrying the version the
+    user saw (``None``: it takes none); ``locks`` are the models (``app_label.model``)
+    whose rows it locks before checking its rule."""
+
+    name: str
+    audit: bool = True
+    accounts: bool = True
+    version: str | None = None
+    locks: tuple[str, ...] = ()
+    bulk: bool = False
+
+
+@dataclass
+class _Frame:
+    spec: WriterSpec
+    audited: int = 0
+    hooked: bool = False
+    version_checked: bool = False
+    locked: set[str] = field(default_factory=set)
+    nothing: bool = False
+
+
+_stack: ContextVar[tuple[_Frame, ...]] = ContextVar("writer_stack", default=())
+_observers: list[Callable[[WriterSpec, _Frame], None]] = []
+
+
+def writer(
+    *,
+    audit: bool = True,
+    accounts: bool = True,
+    version: str | None = None,
+    locks: tuple[str, ...] = (),
+    bulk: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a function as a writer (see the module docstring)."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        name = f"{func.__module__}.{func.__qualname__}"
+        if version is not None and version not in inspect.signature(func).parameters:
+            raise TypeError(f"{name} declares version={version!r} but has no such parameter")
+        spec = WriterSpec(
+            name=name, audit=audit, accounts=accounts, version=version, locks=locks, bulk=bulk
+        )
+
+        @functools.wraps(func)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            frame = _Frame(spec)
+            token = _stack.set((*_stack.get(), frame))
+            try:
+                result = func(*args, **kwargs)
+            finally:
+                _stack.reset(token)
+            saw_version = version is not None and kwargs.get(version) is not None
+            _verify(frame, saw_version=saw_version)
+            return result
+
+        wrapped.writer_spec = spec  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+def writer_spec(func: Any) -> WriterSpec | None:
+    """The declaration of a writer, or ``None`` for a function that is not one."""
+    return getattr(func, "writer_spec", None)
+
+
+def _verify(frame: _Frame, *, saw_version: bool) -> None:
+    spec = frame.spec
+    missing = []
+    if not frame.nothing:
+        if spec.audit and not frame.audited:
+            missing.append("an audit row")
+        if spec.accounts and not frame.hooked:
+            missing.append('the "accounts changed" hook')
+    if saw_version and not frame.version_checked and not frame.nothing:
+        missing.append("a check of the version the user saw")
+    for label in spec.locks:
+        if label not in frame.locked and not frame.nothing:
+            missing.append(f"a lock on {label}")
+    for observer in list(_observers):
+        observer(spec, frame)
+    if not missing:
+        return
+    message = f"{spec.name} returned without {', '.join(missing)}"
+    if getattr(settings, "STRICT_WRITERS", False):
+        raise WriterContractBroken(message)
+    logger.error("writer contract: %s", message)
+
+
+def _mark(**what: Any) -> None:
+    for frame in _stack.get():
+        if what.get("audited"):
+            frame.audited += 1
+        if what.get("hooked"):
+            frame.hooked = True
+        if what.get("version_checked"):
+            frame.version_checked = True
+        if what.get("locked"):
+            frame.locked.add(what["locked"])
+        if what.get("nothing"):
+            frame.nothing = True
+
+
+def audited() -> None:
+    """Called by ``audit_log`` for every row it writes."""
+    _mark(audited=True)
+
+
+def hooked() -> None:
+    """Called by ``hooks.accounts_changed`` (also with no ids: the writer touched none)."""
+    _mark(hooked=True)
+
+
+def version_checked() -> None:
+    """The writer compared the version the user saw with the row's (under its lock)."""
+    _mark(version_checked=True)
+
+
+def nothing_to_write() -> None:
+    """The writer looked and found nothing to change: no audit row or hook is owed."""
+    _mark(nothing=True)
+
+
+def lock(queryset: models.QuerySet[Any]) -> list[Any]:
+    """Lock the rows of ``queryset`` until the transaction ends, and return them.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` (ordered by primary key, so two writers that
+    lock the same rows take them in the same order and cannot deadlock). SQLite: the
+    ``IMMEDIATE`` transaction already holds the database's write lock, so the rows are
+    read as they are. Call it inside ``transaction.atomic()``, before checking the rule.
+    """
+    if not transaction.get_connection(queryset.db).in_atomic_block:
+        raise RuntimeError("lock() outside a transaction locks nothing")
+    model = queryset.model
+    _mark(locked=model._meta.label_lower)
+    return list(queryset.select_for_update().order_by("pk"))
+
+
+def in_writer() -> bool:
+    return bool(_stack.get())
+
+
+class observe:
+    """Call ``observer(spec, frame)`` after every writer returns (tests use it to see
+    which writers a request or command ran)."""
+
+    def __init__(self, observer: Callable[[WriterSpec, _Frame], None]) -> None:
+        self.observer = observer
+
+    def __enter__(self) -> observe:
+        _observers.append(self.observer)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _observers.remove(self.observer)

@@ -6,3 +6,8 @@ class OpsConfig(AppConfig):
     name = "relatiebeheer.ops"
     label = "ops"
     verbose_name = _("Operations")
+
+    def ready(self) -> None:
+        from .figure_checks import register_schedule
+
+        register_schedule()

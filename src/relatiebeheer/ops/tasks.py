@@ -1,0 +1,11 @@
+"""Background work of the operations app: the daily check of kept figures."""
+
+from django_tasks import task
+
+
+@task()
+def check_figures_task() -> int:
+    """Run every figure check with repair; return the number of differences found."""
+    from .figure_checks import check_figures
+
+    return sum(result.differences for result in check_figures(repair=True))

@@ -37,6 +37,8 @@ class OrganisationSettings(models.Model):
     default_vat_rate = models.DecimalField(
         _("default VAT rate (%)"), max_digits=5, decimal_places=2, default=Decimal("21.00")
     )
+    # Grows with every saved change (services.organisation_settings_update checks it).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("organisation settings")

@@ -2,9 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from relatiebeheer.audit.services import audit_log
-
 from .models import ApiToken, User
+from .services import token_revoke, user_saved_in_admin
 
 
 @admin.register(User)
@@ -31,13 +30,14 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: their audit rows and accounts keep a name
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_log(
-            actor=request.user,
-            action="user.update" if change else "user.create",
-            obj=obj,
-            fields=form.changed_data if change else (),
+        # Django's user forms set the password and permissions; the save and its audit
+        # row go through the users service, in one transaction.
+        user_saved_in_admin(
+            actor=request.user, user=obj, fields=list(form.changed_data), created=not change
         )
 
 
@@ -53,8 +53,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # Tokens are made with `relatiebeheer token create` (the raw token is shown once).
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # revoke with the action; nothing else about a token changes
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked tokens stay, so the audit log can name them
+
     @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
-            token.revoke()
-            audit_log(actor=request.user, action="token.revoke", obj=token)
+            token_revoke(actor=request.user, token=token)

@@ -34,11 +34,9 @@ def logout_everywhere(request):
     """End this user's sessions on every device (and this one)."""
     from django.contrib.auth import logout
 
-    from relatiebeheer.audit.services import audit_log
+    from relatiebeheer.users.services import user_log_out_everywhere
 
     if request.user.is_authenticated:
-        user = request.user
-        user.log_out_everywhere()
-        audit_log(actor=user, action="auth.logout_everywhere", obj=user)
+        user_log_out_everywhere(actor=request.user, user=request.user)
         logout(request)
     return redirect("web:login")

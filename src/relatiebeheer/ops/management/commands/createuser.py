@@ -1,13 +1,12 @@
 import getpass
 
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common.errors import DomainError, InvalidInput
 from relatiebeheer.ops.commands import ActorCommand
 from relatiebeheer.users.access import is_admin
 from relatiebeheer.users.models import Role, User
+from relatiebeheer.users.services import user_create
 
 
 class Command(ActorCommand):
@@ -36,21 +35,23 @@ class Command(ActorCommand):
         password = (
             password or os.environ.get("RELATIEBEHEER_PASSWORD") or getpass.getpass("Password: ")
         )
-        user = User(
-            username=username,
-            email=email,
-            first_name=first_name,
-            last_name=last_name,
-            role=role,
-            language=language,
-            is_staff=role == Role.ADMIN,
-            is_superuser=role == Role.ADMIN,
-        )
         try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise CommandError(" ".join(exc.messages)) from exc
-        user.set_password(password)
-        user.save()
-        audit_log(actor=self.actor, action="user.create", obj=user, extra={"role": role})
+            user_create(
+                actor=self.actor,
+                username=username,
+                password=password,
+                role=role,
+                data={
+                    "email": email,
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "language": language,
+                },
+            )
+        except InvalidInput as exc:
+            raise CommandError(
+                " ".join(str(m) for ms in exc.errors.values() for m in ms), returncode=2
+            ) from exc
+        except DomainError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
         self.stdout.write(self.style.SUCCESS(f"Created {role} {username}."))

@@ -2,10 +2,11 @@
 
 from django.core.management.base import CommandError
 
-from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common.errors import DomainError
 from relatiebeheer.ops.commands import ActorCommand
 from relatiebeheer.users.access import is_admin
 from relatiebeheer.users.models import ApiToken, User
+from relatiebeheer.users.services import token_create, token_revoke
 
 
 class Command(ActorCommand):
@@ -28,10 +29,10 @@ class Command(ActorCommand):
                 raise CommandError(
                     "Only an administrator makes tokens for someone else.", returncode=2
                 )
-            token, raw = ApiToken.issue(user=user, name=options["name"])
-            audit_log(
-                actor=self.actor, action="token.create", obj=token, extra={"user_id": user.pk}
-            )
+            try:
+                _token, raw = token_create(actor=self.actor, user=user, name=options["name"])
+            except DomainError as exc:
+                raise CommandError(str(exc), returncode=2) from exc
             self.stdout.write(raw)
         else:
             tokens = ApiToken.objects.active().filter(hint__startswith=options["hint"][:10])
@@ -39,7 +40,5 @@ class Command(ActorCommand):
                 tokens = tokens.filter(user=self.actor)
             if tokens.count() != 1:
                 raise CommandError("No single active token starts like that.", returncode=2)
-            token = tokens.get()
-            token.revoke()
-            audit_log(actor=self.actor, action="token.revoke", obj=token)
+            token = token_revoke(actor=self.actor, token=tokens.get())
             self.stdout.write(f"Revoked {token}.")

@@ -38,8 +38,9 @@ class _Batch:
         if getattr(self.connection, "_accounts_changed_batch", None) is self:
             self.connection._accounts_changed_batch = None
         ids = sorted(self.ids)
-        for listener in list(_listeners):
-            listener(ids)
+        with writers.derived_writes():  # listeners refresh derived data after the commit
+            for listener in list(_listeners):
+                listener(ids)
 
 
 def accounts_changed(account_ids: Iterable[int]) -> None:

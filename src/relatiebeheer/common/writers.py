@@ -22,6 +22,15 @@ write stands (refusing a correct write for a missing log line would be worse).
 A writer that decides there is nothing to do (an unchanged import, a share that
 exists) says so with :func:`nothing_to_write`, which satisfies audit and hook.
 
+**No door around the writers.** The web, the API, the admin and the command line mark
+their requests and commands as a *door* (:func:`door`). In strict mode every
+``INSERT``, ``UPDATE`` or ``DELETE`` on a table of customer data that a door runs
+outside a writer raises :class:`WriterContractBroken`: a view, endpoint, admin page or
+command that writes around the services fails whatever test reaches it. Tables that
+hold derived data or bookkeeping (snapshots, rate counters, job progress, sessions)
+are declared with :func:`writes_freely`, each with its reason. (``settings.STRICT_DOORS``
+switches the raising on, like ``STRICT_WRITERS``; otherwise it is logged as an error.)
+
 Writers may call writers: every audit row, hook call and lock counts for each writer
 on the stack, so the outermost one is satisfied by what its helpers did.
 """
@@ -74,6 +83,8 @@ class _Frame:
 
 
 _stack: ContextVar[tuple[_Frame, ...]] = ContextVar("writer_stack", default=())
+_door: ContextVar[str | None] = ContextVar("writer_door", default=None)
+_free: ContextVar[bool] = ContextVar("writes_free", default=False)
 _observers: list[Callable[[WriterSpec, _Frame], None]] = []
 
 
@@ -207,3 +218,124 @@ class observe:
 
     def __exit__(self, *exc: object) -> None:
         _observers.remove(self.observer)
+
+
+# --- doors and the guard on their writes ---------------------------------------------------
+
+# Apps whose tables hold customer data or its configuration: a door writes them only
+# through writers.
+GUARDED_APPS = (
+    "relations",
+    "sales",
+    "satisfaction",
+    "loyalty",
+    "organisation",
+    "outbox",
+    "imports",
+    "privacy",
+    "value",
+    "reports",
+)
+_free_tables: dict[str, str] = {}
+_guarded: frozenset[str] | None = None
+
+
+def writes_freely(db_table: str, why: str) -> None:
+    """Declare a table that doors may write outside writers (derived data, bookkeeping)."""
+    global _guarded
+    _free_tables[db_table] = why
+    _guarded = None
+
+
+def _guarded_tables() -> frozenset[str]:
+    global _guarded
+    if _guarded is None:
+        from django.apps import apps
+
+        _guarded = frozenset(
+            model._meta.db_table
+            for model in apps.get_models(include_auto_created=True)
+            if model._meta.app_label in GUARDED_APPS and model._meta.db_table not in _free_tables
+        )
+    return _guarded
+
+
+class door:
+    """Mark a request or command as coming in through ``name`` (web, api, admin, cli)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> door:
+        self._token = _door.set(self.name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _door.reset(self._token)
+
+
+class derived_writes:
+    """Writes in this block are derived from committed data (the "accounts changed"
+    listeners, refreshes of kept figures), not a user's change: the guard lets them pass."""
+
+    def __enter__(self) -> derived_writes:
+        self._token = _free.set(True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _free.reset(self._token)
+
+
+_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _table_written(sql: str) -> str | None:
+    words = sql.lstrip().split(None, 4)
+    if not words or words[0].upper() not in _VERBS:
+        return None
+    verb = words[0].upper()
+    # INSERT INTO t / UPDATE t / DELETE FROM t (optionally "OR REPLACE"/"OR IGNORE")
+    rest = words[1:]
+    while rest and rest[0].upper() in {
+        "OR",
+        "IGNORE",
+        "REPLACE",
+        "ROLLBACK",
+        "ABORT",
+        "INTO",
+        "FROM",
+        "ONLY",
+    }:
+        rest = rest[1:]
+    if not rest:
+        return None
+    del verb
+    return rest[0].strip('"`[]').split("(")[0].strip('"`')
+
+
+def _guard(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    name = _door.get()
+    if name is not None and not _stack.get() and not _free.get():
+        table = _table_written(sql)
+        if table is not None and table in _guarded_tables():
+            message = f"the {name} door wrote {table} outside a writer: {sql[:120]}"
+            if getattr(settings, "STRICT_DOORS", False):
+                raise WriterContractBroken(message)
+            logger.error("writer contract: %s", message)
+    return execute(sql, params, many, context)
+
+
+def install_guard() -> None:
+    """Watch every database connection's writes (called once, from an AppConfig)."""
+    from django.db.backends.signals import connection_created
+
+    def attach(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if _guard not in connection.execute_wrappers:
+            connection.execute_wrappers.append(_guard)
+
+    connection_created.connect(attach, weak=False, dispatch_uid="writers.guard")
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if _guard not in conn.execute_wrappers:
+            conn.execute_wrappers.append(_guard)

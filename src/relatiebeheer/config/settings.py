@@ -47,6 +47,8 @@ DEBUG = env_bool("DEBUG", False)
 # A writer that skips its audit row, version check, lock or hook raises (see
 # common/writers.py); on in the test suite, logged as an error in production.
 STRICT_WRITERS = env_bool("STRICT_WRITERS", DEBUG)
+# A request or command that writes customer data outside a writer raises (same idea).
+STRICT_DOORS = env_bool("STRICT_DOORS", DEBUG)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

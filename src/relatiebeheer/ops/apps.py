@@ -8,6 +8,9 @@ class OpsConfig(AppConfig):
     verbose_name = _("Operations")
 
     def ready(self) -> None:
+        from relatiebeheer.common import writers
+
         from .figure_checks import register_schedule
 
         register_schedule()
+        writers.install_guard()

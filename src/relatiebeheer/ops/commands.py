@@ -7,6 +7,7 @@ import argparse
 from django.core.management.base import BaseCommand, CommandError
 
 from relatiebeheer.audit.context import set_channel
+from relatiebeheer.common.writers import door
 from relatiebeheer.users.access import system_user
 from relatiebeheer.users.models import User
 
@@ -61,4 +62,5 @@ class ActorCommand(BaseCommand):
         else:
             actor = system_user()
         self.actor = actor
-        return super().execute(*args, **options)
+        with door("cli"):
+            return super().execute(*args, **options)

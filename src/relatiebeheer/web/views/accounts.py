@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.counting import COUNT_CAP, capped_count
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
+from relatiebeheer.relations import selections as saved_selections
 from relatiebeheer.relations import selectors, services
 from relatiebeheer.relations.exports import account_columns
 from relatiebeheer.relations.models import Account, BuyingGroup, SavedSelection
@@ -112,13 +113,11 @@ def selection_save(request):
     filters = selectors.AccountFilters.from_mapping(request.POST)
     if form.is_valid():
         try:
-            SavedSelection.objects.update_or_create(
-                owner=request.user,
-                name=form.cleaned_data["name"],
-                defaults={"filters": filters.as_dict()},
+            saved_selections.selection_save(
+                actor=request.user, name=form.cleaned_data["name"], filters=filters.as_dict()
             )
             messages.success(request, _("Selection saved."))
-        except IntegrityError:
+        except IntegrityError:  # saved under the same name at the same moment
             messages.error(request, _("That name is taken."))
     else:
         messages.error(request, _("Give the selection a name."))
@@ -128,8 +127,9 @@ def selection_save(request):
 @login_required
 @require_POST
 def selection_delete(request, pk: int):
-    selection = get_object_or_404(SavedSelection, pk=pk, owner=request.user)
-    selection.delete()
+    saved_selections.selection_delete(
+        actor=request.user, selection_id=pk
+    )  # someone else's: "not found"
     messages.success(request, _("Selection deleted."))
     return redirect("web:accounts")
 

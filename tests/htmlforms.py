@@ -1,22 +1,39 @@
 """Read a form off a rendered page the way a browser would submit it.
 
-``form_data(html, form_id)`` gives the name → value(s) pairs of the form's inputs,
-selects and textareas as they stand (checked boxes only, selected options only), so a
-test can change one field and post the form back unchanged otherwise.
+``forms(html)`` gives every form of the page with its attributes and the name → values
+its inputs, selects and textareas would submit as they stand (checked boxes only,
+selected options only); ``form_data`` picks one. A test changes a field or two and posts
+the form back unchanged otherwise, as a user would.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 
+@dataclass
+class Form:
+    attrs: dict[str, str | None]
+    data: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str | None:
+        return self.attrs.get("action")
+
+    @property
+    def posts(self) -> bool:
+        return (self.attrs.get("method") or "get").lower() == "post"
+
+    def add(self, name: str, value: str) -> None:
+        self.data.setdefault(name, []).append(value)
+
+
 class _FormReader(HTMLParser):
-    def __init__(self, form_id: str | None) -> None:
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.form_id = form_id
-        self.inside = False
-        self.depth = 0
-        self.data: dict[str, list[str]] = {}
+        self.forms: list[Form] = []
+        self.current: Form | None = None
         self._select: str | None = None
         self._select_multiple = False
         self._select_values: list[str] = []
@@ -27,19 +44,15 @@ class _FormReader(HTMLParser):
         self._option_selected = False
         self._option_text: list[str] = []
 
-    def _add(self, name: str, value: str) -> None:
-        self.data.setdefault(name, []).append(value)
-
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            if not self.inside and (self.form_id is None or a.get("id") == self.form_id):
-                self.inside = True
-                self.depth = 0
-            elif self.inside:
-                self.depth += 1
+            if self.current is None:  # forms do not nest
+                self.current = Form(a)
+                self.forms.append(self.current)
             return
-        if not self.inside:
+        form = self.current
+        if form is None:
             return
         name = a.get("name")
         if tag == "input" and name and "disabled" not in a:
@@ -48,9 +61,10 @@ class _FormReader(HTMLParser):
                 return
             if kind in {"checkbox", "radio"}:
                 if "checked" in a:
-                    self._add(name, a.get("value", "on"))
+                    value = a.get("value")
+                    form.add(name, "on" if value is None else value)
                 return
-            self._add(name, a.get("value", ""))
+            form.add(name, a.get("value") or "")
         elif tag == "select" and name and "disabled" not in a:
             self._select, self._select_multiple = name, "multiple" in a
             self._select_values, self._first_option = [], None
@@ -64,15 +78,15 @@ class _FormReader(HTMLParser):
     def handle_data(self, data):
         if self._textarea is not None:
             self._text.append(data)
-        if self._option_value is None and self._select is not None:
+        if self._select is not None:
             self._option_text.append(data)
 
     def handle_endtag(self, tag):
-        if tag == "form" and self.inside:
-            if self.depth == 0:
-                self.inside = False
-            else:
-                self.depth -= 1
+        form = self.current
+        if tag == "form":
+            self.current = None
+        elif form is None:
+            return
         elif tag == "option" and self._select is not None:
             value = (
                 self._option_value
@@ -89,19 +103,38 @@ class _FormReader(HTMLParser):
             if not values and not self._select_multiple and self._first_option is not None:
                 values = [self._first_option]  # a browser submits the first option
             for value in values:
-                self._add(self._select, value)
+                form.add(self._select, value)
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
             text = "".join(self._text)
-            self._add(self._textarea, text[1:] if text.startswith("\n") else text)
+            form.add(self._textarea, text[1:] if text.startswith("\n") else text)
             self._textarea = None
 
 
-def form_data(html: str | bytes, form_id: str | None = None) -> dict[str, list[str]]:
-    """The values the form (the first one, or the one with ``form_id``) would submit."""
-    reader = _FormReader(form_id)
+def forms(html: str | bytes) -> list[Form]:
+    reader = _FormReader()
     reader.feed(html.decode() if isinstance(html, bytes) else html)
-    return reader.data
+    return reader.forms
+
+
+def form_data(html: str | bytes, form_id: str | None = None) -> dict[str, list[str]]:
+    """What one form would submit: the one with ``form_id``, else the first form."""
+    found = forms(html)
+    for form in found:
+        if form_id is None or form.attrs.get("id") == form_id:
+            return form.data
+    return {}
+
+
+def post_form_to(html: str | bytes, url: str, *, own_page: bool) -> dict[str, list[str]] | None:
+    """The data of the form on this page that posts to ``url`` (on ``url``'s own page, a
+    post form without an action counts), or ``None``."""
+    for form in forms(html):
+        if not form.posts:
+            continue
+        if form.action == url or (own_page and form.action in (None, "")):
+            return form.data
+    return None
 
 
 def flat(data: dict[str, list[str]]) -> dict[str, str | list[str]]:

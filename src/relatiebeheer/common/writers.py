@@ -126,7 +126,8 @@ def writer(
 
 def writer_spec(func: Any) -> WriterSpec | None:
     """The declaration of a writer, or ``None`` for a function that is not one."""
-    return getattr(func, "writer_spec", None)
+    spec = getattr(func, "writer_spec", None)
+    return spec if isinstance(spec, WriterSpec) else None
 
 
 def _verify(frame: _Frame, *, saw_version: bool) -> None:

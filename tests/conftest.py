@@ -151,3 +151,24 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
     # A writer that skips its audit row, version check, lock or hook fails the test.
     settings.STRICT_WRITERS = True
+
+
+@pytest.fixture
+def run_value_refresh():
+    """Run the value refreshes the "accounts changed" listener queued (what the worker
+    does within seconds); returns how many ran."""
+
+    def run() -> int:
+        from django_tasks_db.models import DBTaskResult
+
+        from relatiebeheer.value.tasks import refresh_account_metrics
+
+        queued = DBTaskResult.objects.ready().filter(task_path__endswith="refresh_account_metrics")
+        ran = 0
+        for result in queued.order_by("enqueued_at", "id"):
+            refresh_account_metrics.call(**result.args_kwargs["kwargs"])
+            result.delete()
+            ran += 1
+        return ran
+
+    return run

@@ -1,4 +1,10 @@
-"""Rebuilding the dashboard's period figures: two grouped queries, written in one transaction."""
+"""The dashboard's period figures: built by two grouped queries, written in one transaction.
+
+Rebuilt every hour by the worker (``reports.dashboard``) and at the end of every
+whole-book metrics recompute (a step registered with ``value.steps``), so
+``relatiebeheer recompute`` leaves the dashboard current. ``figures_check`` compares
+the stored rows with a fresh build (``relatiebeheer check-figures``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import ExtractYear, TruncMonth
 from django.utils import timezone
 
+from relatiebeheer.common.writers import writer
+from relatiebeheer.core.periods import add_months, month_start
+from relatiebeheer.ops.figure_checks import CheckResult
 from relatiebeheer.sales.models import Order
 
 from .models import PeriodFigures
@@ -17,15 +26,29 @@ from .models import PeriodFigures
 MONTHS = 24
 YEARS = 5
 
+# What a row is, and what of it is compared.
+Key = tuple[int | None, str, date]
+FIELDS = (
+    "revenue",
+    "profit",
+    "orders",
+    "ordering_accounts",
+    "retained_accounts",
+    "previous_accounts",
+)
 
-def _months_back(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+
+def first_month(today: date) -> date:
+    """The first month the figures cover: ``MONTHS`` months up to today's."""
+    return add_months(month_start(today), 1 - MONTHS)
 
 
-def refresh_dashboard_figures(*, today: date | None = None) -> int:
-    today = today or timezone.localdate()
-    start = _months_back(today, MONTHS - 1)
+def build_period_figures(*, today: date) -> list[PeriodFigures]:
+    """The figures as they should be now (unsaved): per month of the last ``MONTHS``
+    months that had orders, and per year of the last ``YEARS`` (retention), for all
+    accounts (``manager`` empty) and per account manager. Months without orders have no
+    row; the dashboard shows them as 0 (``reports.dashboard``)."""
+    start = first_month(today)
     orders = Order.objects.counting().filter(date__gte=start, date__lte=today)
     monthly = (
         orders.annotate(month=TruncMonth("date"))
@@ -79,7 +102,52 @@ def refresh_dashboard_figures(*, today: date | None = None) -> int:
                 retained_accounts=len(previous & accounts), previous_accounts=len(previous),
             )
         )  # fmt: skip
+    return figures
+
+
+@writer(audit=False, accounts=False)
+def refresh_dashboard_figures(*, today: date | None = None) -> int:
+    """Replace the period figures with a fresh build, in one transaction; returns the
+    number of rows. Derived data only (``accounts=False``), rebuilt hourly and after
+    each recompute, so not audited: the recompute that runs it is."""
+    figures = build_period_figures(today=today or timezone.localdate())
     with transaction.atomic():
         PeriodFigures.objects.all().delete()
         PeriodFigures.objects.bulk_create(figures, batch_size=2000)
     return len(figures)
+
+
+def _key(row: PeriodFigures) -> Key:
+    return (row.manager_id, row.kind, row.period)
+
+
+def _values(row: PeriodFigures) -> tuple:
+    return tuple(getattr(row, name) for name in FIELDS)
+
+
+def figures_check(*, repair: bool) -> CheckResult:
+    """The stored period figures against a fresh build of today: a row missing, extra or
+    with another value is a difference; repair writes the fresh build."""
+    fresh = {_key(row): row for row in build_period_figures(today=timezone.localdate())}
+    stored = {_key(row): row for row in PeriodFigures.objects.all()}
+    result = CheckResult("reports.period_figures", checked=len(fresh.keys() | stored.keys()))
+    for key in sorted(fresh.keys() | stored.keys(), key=lambda k: (k[0] or 0, k[1], k[2])):
+        manager, kind, period = key
+        label = f"{kind} {period:%Y-%m} {'all' if manager is None else f'manager {manager}'}"
+        if key not in stored:
+            result.differ(f"{label}: missing")
+        elif key not in fresh:
+            result.differ(f"{label}: stored but no longer in the figures")
+        elif _values(stored[key]) != _values(fresh[key]):
+            changed = [
+                f"{name} {getattr(stored[key], name)} → {getattr(fresh[key], name)}"
+                for name in FIELDS
+                if getattr(stored[key], name) != getattr(fresh[key], name)
+            ]
+            result.differ(f"{label}: {', '.join(changed)}")
+    if repair and result.differences:
+        with transaction.atomic():
+            PeriodFigures.objects.all().delete()
+            PeriodFigures.objects.bulk_create(list(fresh.values()), batch_size=2000)
+        result.repaired = result.differences
+    return result

@@ -38,10 +38,11 @@ logger = logging.getLogger(__name__)
 # A refresh of more accounts than this recomputes everything (one pass is cheaper).
 FULL_RECOMPUTE_ABOVE = 2000
 
-COLUMNS = [
+# (snapshot column, key in Computed.columns ("" for the run's own values), kind)
+COLUMNS: list[tuple[str, str, str]] = [
     ("account_id", "account_id", "int"),
-    ("run_id", None, "run"),
-    ("as_of", None, "as_of"),
+    ("run_id", "", "run"),
+    ("as_of", "", "as_of"),
     ("orders", "orders", "int"),
     ("orders_12m", "orders_12m", "int"),
     ("first_order", "first_order", "date"),
@@ -85,7 +86,8 @@ def _snapshot_values(computed: Computed, run_id: int) -> list[tuple[str, str, np
     no_orders = ~np.asarray(c["has_orders"], dtype=bool)
     columns = []
     for name, key, kind in COLUMNS:
-        nulls = None
+        nulls: np.ndarray | None = None
+        values: np.ndarray
         if kind == "run":
             values = np.full(n, run_id, dtype=np.int64)
         elif kind == "as_of":

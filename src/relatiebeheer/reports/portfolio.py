@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import F
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from relatiebeheer.exports import Column
@@ -55,11 +54,7 @@ def export_columns() -> list[Column]:
         columns.append(
             Column(column.header, lambda row, key=column.key: row.values.get(key), column.kind)
         )
-    columns.append(
-        Column(
-            _("Being recalculated"), lambda row: gettext("yes") if row.pending else gettext("no")
-        )
-    )
+    columns.append(Column(_("Being recalculated"), lambda row: row.pending))
     return columns
 
 

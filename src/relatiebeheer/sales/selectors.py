@@ -16,8 +16,13 @@ from .models import CostEntry, Order
 
 
 def order_list(
-    *, actor, account_id: int | None = None, date_from=None, date_to=None, status: str | None = None
-):
+    *,
+    actor: User,
+    account_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    status: str | None = None,
+) -> QuerySet[Order]:
     qs = Order.objects.visible_to(actor).prefetch_related("lines")
     if account_id:
         qs = qs.filter(account_id=account_id)
@@ -30,7 +35,7 @@ def order_list(
     return qs.order_by("-date", "-id")
 
 
-def order_get(*, actor, pk: int) -> Order:
+def order_get(*, actor: User, pk: int) -> Order:
     order = (
         Order.objects.visible_to(actor).select_related("account", "credit_of").filter(pk=pk).first()
     )
@@ -41,10 +46,10 @@ def order_get(*, actor, pk: int) -> Order:
 
 def cost_list(
     *,
-    actor,
+    actor: User,
     account_id: int | None = None,
-    date_from=None,
-    date_to=None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     category: str | None = None,
 ) -> QuerySet[CostEntry]:
     qs = CostEntry.objects.visible_to(actor)
@@ -59,7 +64,7 @@ def cost_list(
     return qs.order_by("-date", "-id")
 
 
-def cost_get(*, actor, pk: int) -> CostEntry:
+def cost_get(*, actor: User, pk: int) -> CostEntry:
     entry = CostEntry.objects.visible_to(actor).select_related("account").filter(pk=pk).first()
     if entry is None:
         raise NotFound()

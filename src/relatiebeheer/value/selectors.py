@@ -194,7 +194,7 @@ ADVICE = {
 
 
 def retention(
-    actor, *, years: int = 4, today: date | None = None
+    actor: User, *, years: int = 4, today: date | None = None
 ) -> list[tuple[int, Decimal | None, int]]:
     """Per year: the share of last year's ordering accounts that ordered again this year.
 
@@ -263,7 +263,7 @@ def _stored_retention(first: int, last: int) -> list[tuple[int, Decimal | None, 
     ]
 
 
-def pareto(actor, *, points: int = 50) -> dict:
+def pareto(actor: User, *, points: int = 50) -> dict[str, Any]:
     """Share of 12-month profit from the top 20 % of accounts, and a curve to draw it.
 
     Ranked by profit descending, then account id (the core's rule); the top is
@@ -297,7 +297,7 @@ def pareto(actor, *, points: int = 50) -> dict:
     return {"accounts": int(cents.size), "top": top, "share": share, "curve": curve}
 
 
-def pyramid(actor) -> list[dict]:
+def pyramid(actor: User) -> list[dict[str, Any]]:
     from .labels import PYRAMID_CHOICES
 
     rows = {
@@ -324,7 +324,7 @@ def pyramid(actor) -> list[dict]:
     return levels
 
 
-def rfm_grid(actor) -> dict:
+def rfm_grid(actor: User) -> dict[str, Any]:
     """Counts per segment, and per (R, FM) cell for the 5 × 5 grid."""
     from .labels import SEGMENT_CHOICES
 
@@ -348,7 +348,7 @@ def rfm_grid(actor) -> dict:
     }
 
 
-def high_value_at_risk(actor, *, limit: int = 10):
+def high_value_at_risk(actor: User, *, limit: int = 10) -> QuerySet[AccountMetrics]:
     """Valuable accounts that are slipping: at risk / cannot lose, or P(alive) below 50 %."""
     return (
         metrics_for(actor)
@@ -367,7 +367,7 @@ def ranking(
     return with_pending(metrics_for(actor)).order_by(order, "account_id")[:limit]
 
 
-def acquisition_budgets(actor, *, limit: int = 15) -> list[dict]:
+def acquisition_budgets(actor: User, *, limit: int = 15) -> list[dict[str, Any]]:
     """Per industry: the average CLV per year of its customers — what one new customer
     of that kind may cost to win (the lesson: the CLV is the most you may spend)."""
     from django.db.models import Avg

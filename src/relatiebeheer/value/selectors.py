@@ -112,11 +112,7 @@ def account_value(*, actor: User, account: Account) -> ValueCard:
     the costs since the first order against the CLV."""
     from .labels import MARGIN_SOURCE_CHOICES
 
-    row = with_pending(
-        AccountMetrics.objects.filter(account_id=account.pk).filter(
-            account_visibility_q(actor, prefix="account__") or Q()
-        )
-    ).first()
+    row = with_pending(metrics_for(actor).filter(account_id=account.pk)).first()
     if row is not None:
         pending = bool(row.pending)  # type: ignore[attr-defined]  # the annotation
     else:

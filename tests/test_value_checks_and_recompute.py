@@ -174,3 +174,43 @@ def test_revenue_per_month_lists_the_months_without_orders(owner):
         date(2026, 2, 1): D("100.00"),
         date(2026, 11, 1): D("300.00"),
     }
+
+
+def test_period_figures_equal_a_plain_count(owner, other_manager):
+    """Per month: revenue and profit of every order that is not cancelled (credit notes
+    lower them), plain orders and ordering accounts; per year: retention. For each
+    manager and for all accounts, where an account without a manager counts once."""
+    today = timezone.localdate()
+    this_month = month_start(today)
+    mine, theirs, nobodys = (
+        AccountFactory(manager=owner),
+        AccountFactory(manager=other_manager),
+        AccountFactory(manager=None),
+    )
+    order = OrderFactory(account=mine, date=this_month, revenue=D("1000"), cost_of_goods=D("600"))
+    OrderFactory(
+        account=mine, date=this_month, revenue=D("-100"), cost_of_goods=D("0"), credit_of=order
+    )
+    OrderFactory(account=mine, date=this_month, revenue=D("500"), status="cancelled")
+    OrderFactory(account=theirs, date=this_month, revenue=D("200"), cost_of_goods=D("50"))
+    OrderFactory(account=nobodys, date=this_month, revenue=D("300"), cost_of_goods=D("100"))
+    OrderFactory(account=nobodys, date=date(today.year - 1, 6, 1), revenue=D("10"))
+    refresh_dashboard_figures()
+    month = {
+        (f.manager_id, f.period): (f.revenue, f.profit, f.orders, f.ordering_accounts)
+        for f in PeriodFigures.objects.filter(kind="month")
+    }
+    assert month[(owner.pk, this_month)] == (D("900.00"), D("300.00"), 1, 1)
+    assert month[(other_manager.pk, this_month)] == (D("200.00"), D("150.00"), 1, 1)
+    assert month[(None, this_month)] == (D("1400.00"), D("650.00"), 3, 3)
+    assert (other_manager.pk, add_months(this_month, -1)) not in month  # shown as 0
+    year = {
+        (f.manager_id, f.period.year): (
+            f.ordering_accounts,
+            f.retained_accounts,
+            f.previous_accounts,
+        )
+        for f in PeriodFigures.objects.filter(kind="year")
+    }
+    assert year[(None, today.year)] == (3, 1, 1)
+    assert year[(owner.pk, today.year)] == (1, 0, 0)

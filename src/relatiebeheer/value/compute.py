@@ -993,4 +993,18 @@ def predict(computed: Computed, *, params: dict | None = None) -> None:
     computed.fit_seconds = time.perf_counter() - started
 
 
-__all__ = ["Computed", "btyd_summary", "compute", "predict", "pyramid_levels", "round_half_up_div"]
+# For other set-based readers of the orders (reports.stats): the same fast integer
+# reads and the same plain-order condition that the covering index is built on.
+fetch_ints = _fetch_ints
+plain_orders = _plain_orders
+
+__all__ = [
+    "Computed",
+    "btyd_summary",
+    "compute",
+    "fetch_ints",
+    "plain_orders",
+    "predict",
+    "pyramid_levels",
+    "round_half_up_div",
+]

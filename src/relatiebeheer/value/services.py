@@ -26,7 +26,7 @@ from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common import pgcopy
 from relatiebeheer.common.crashtest import pause_here
 from relatiebeheer.common.pgcopy import Column
-from relatiebeheer.common.writers import nothing_to_write, writer
+from relatiebeheer.common.writers import writer
 from relatiebeheer.users.models import User
 
 from .compute import Computed, compute, predict
@@ -332,10 +332,8 @@ def metrics_mark_pending(account_ids: list[int]) -> None:
     "accounts changed" listener, after the change committed). One row per account and
     change; a refresh deletes the marks it covered."""
     rows = [PendingRefresh(account_id=int(pk)) for pk in sorted(set(account_ids))]
-    if not rows:
-        nothing_to_write()
-        return
-    PendingRefresh.objects.bulk_create(rows, batch_size=2000)
+    if rows:  # (no nothing_to_write(): it would excuse the writer that called the hook)
+        PendingRefresh.objects.bulk_create(rows, batch_size=2000)
 
 
 @writer(audit=False, accounts=False)
@@ -350,7 +348,6 @@ def metrics_refresh_accounts(account_ids: list[int], *, as_of: date | None = Non
     marked = set(PendingRefresh.objects.filter(id__lte=upto).values_list("account_id", flat=True))
     wanted = sorted(marked | {int(pk) for pk in account_ids})
     if not wanted:
-        nothing_to_write()
         return 0
     run = MetricsRun.objects.order_by("-computed_at", "-id").first()
     if run is None or len(wanted) > FULL_RECOMPUTE_ABOVE:
@@ -371,7 +368,6 @@ def metrics_store_rows(computed: Computed) -> int:
     over theirs in the snapshot; the figure check's repair. Returns the rows written."""
     run = MetricsRun.objects.order_by("-computed_at", "-id").first()
     if run is None or not computed.account_ids.size:
-        nothing_to_write()
         return 0
     with transaction.atomic():
         _write(computed, run.pk, replace_all=False)

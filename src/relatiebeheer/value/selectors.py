@@ -15,6 +15,11 @@ mark added meanwhile stays for the next refresh); the daily whole-book recompute
 the marks it saw too. While an account has a mark, the pages that show its stored
 figures say "being recalculated" (``pending``), and so does the API (``pending``), so a
 figure shown is either current or says that it is about to change.
+
+One gap remains: a refresh that lands while a whole-book recompute is still reading is
+overwritten by that recompute's older row for the account, and its mark is gone by
+then; the account stays behind until its next change, the next recompute, or the daily
+figure check, which reports and repairs it (``value.checks``).
 """
 
 from __future__ import annotations

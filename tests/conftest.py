@@ -153,3 +153,24 @@ def pytest_configure(config):
     settings.STRICT_WRITERS = True
     # Requests and commands that write customer data outside a writer fail the test.
     settings.STRICT_DOORS = False  # switched on once every app's writers are declared
+
+
+@pytest.fixture
+def run_value_refresh():
+    """Run the value refreshes the "accounts changed" listener queued (what the worker
+    does within seconds); returns how many ran."""
+
+    def run() -> int:
+        from django_tasks_db.models import DBTaskResult
+
+        from relatiebeheer.value.tasks import refresh_account_metrics
+
+        queued = DBTaskResult.objects.ready().filter(task_path__endswith="refresh_account_metrics")
+        ran = 0
+        for result in queued.order_by("enqueued_at", "id"):
+            refresh_account_metrics.call(**result.args_kwargs["kwargs"])
+            result.delete()
+            ran += 1
+        return ran
+
+    return run

@@ -9,7 +9,7 @@ from relatiebeheer.core.clv import simple_clv
 from relatiebeheer.sales.services import order_update
 from relatiebeheer.value.compute import compute, round_half_up_div
 from relatiebeheer.value.models import AccountMetrics, MetricsRun
-from relatiebeheer.value.selectors import value_card
+from relatiebeheer.value.selectors import account_value
 from relatiebeheer.value.services import metrics_recompute, metrics_refresh_accounts
 
 from .factories import AccountFactory, CostEntryFactory, InteractionFactory, OrderFactory
@@ -17,6 +17,12 @@ from .factories import AccountFactory, CostEntryFactory, InteractionFactory, Ord
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 11, 27)
 BIJENKORF_ORDERS = ["9200", "9800", "9500", "9100", "9900", "9500"]
+
+
+def value_card(account, *, today=TODAY):
+    """The account's stored figures after a recompute of ``today`` (what every page reads)."""
+    metrics_recompute(as_of=today, with_prediction=False)
+    return account_value(actor=account.manager, account=account)
 
 
 @pytest.fixture

@@ -263,7 +263,9 @@ def _errors(response):
     import re
 
     text = response.content.decode(errors="replace")
-    return re.findall(r'class="[^"]*(?:invalid-feedback|errorlist|alert-danger)[^"]*"[^>]*>(.*?)<', text)
+    return re.findall(
+        r'class="[^"]*(?:invalid-feedback|errorlist|alert-danger)[^"]*"[^>]*>(.*?)<', text
+    )
 
 
 def _form_for(client, world, url):

@@ -35,6 +35,7 @@ def bijenkorf(owner):
             cost_of_goods=revenue * Decimal("0.85"),
         )
     TaskFactory(account=account, title="Voorstel voorinschrijving sturen", assignee=owner)
+    metrics_recompute(with_prediction=False)
     return account
 
 
@@ -55,11 +56,15 @@ def test_account_plan_pdf_shows_the_worked_clv(web_as, owner, bijenkorf):
     assert "Voorstel voorinschrijving sturen" in text
 
 
-def test_the_plan_is_computed_not_stored_text(web_as, owner, bijenkorf):
+def test_the_plan_is_computed_not_stored_text(
+    web_as, owner, bijenkorf, django_capture_on_commit_callbacks, run_value_refresh
+):
     order = bijenkorf.orders.order_by("date").first()
-    order_update(
-        actor=owner, order=order, version=order.version, data={"revenue": order.revenue + 600}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        order_update(
+            actor=owner, order=order, version=order.version, data={"revenue": order.revenue + 600}
+        )
+    assert run_value_refresh() == 1
     text, _pages = _pdf_text(
         web_as(owner).get(f"/reports/accounts/{bijenkorf.pk}/plan.pdf").content
     )

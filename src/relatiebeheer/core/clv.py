@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 from typing import TypeAlias
 
@@ -59,15 +59,21 @@ from relatiebeheer.core.money import quantize_money
 
 __all__ = [
     "DIVISION_PRECISION",
+    "MARGIN_LIMIT",
     "MAX_YEARS",
+    "BookedOrder",
     "CLVInputError",
     "CLVResult",
+    "MarginChoice",
+    "MarginSource",
     "PVConvention",
     "PresentValueResult",
     "Step",
     "Term",
     "Unit",
+    "account_clv",
     "acquisition_budget",
+    "clv_margin",
     "present_value",
     "simple_clv",
     "simple_clv_from_orders",
@@ -250,6 +256,11 @@ def simple_clv(
     if a < 0:
         raise CLVInputError("negative_orders", "number of orders must be 0 or more", field="orders")
 
+    return _simple(v, m, a, n)
+
+
+def _simple(v: Decimal, m: Decimal, a: Decimal, n: Decimal) -> CLVResult:
+    """``W = v × m`` and ``CLV = W × A`` (exact products, each rounded once)."""
     w = _exact_product(v, m)
     clv = _exact_product(w, a)
     steps = (
@@ -421,6 +432,168 @@ def simple_clv_from_orders(
         cost_of_goods=total_cost,
         profit=profit,
     )
+
+
+class MarginSource(StrEnum):
+    """Which margin an account's CLV used (shown next to W wherever W is shown)."""
+
+    AGREED = "agreed"  # the margin agreed with the account (typed on the account)
+    OBSERVED = "observed"  # the gross margin of its own orders that carry cost of goods
+    DEFAULT = "default"  # the organisation's default margin
+
+
+#: The largest margin (either sign) the snapshot keeps: ±999,99 %. An observed margin
+#: beyond it only comes from credit notes that all but cancel their orders' revenue.
+MARGIN_LIMIT = Decimal("9.9999")
+
+#: Margins are kept to a hundredth of a percent, as an agreed margin is typed.
+MARGIN_STEP = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class BookedOrder:
+    """One plain order of an account (not cancelled, not a credit note) with the credit
+    notes that correct it, each as ``(revenue, cost_of_goods)`` signed as booked."""
+
+    revenue: Decimal | int | str
+    cost_of_goods: Decimal | int | str
+    credit_notes: tuple[tuple[Decimal | int | str, Decimal | int | str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MarginChoice:
+    """The margin a CLV uses and where it came from.
+
+    ``margin`` is a fraction rounded to a hundredth of a percent (0.1523 = 15,23 %).
+    For an observed margin, ``revenue`` and ``cost_of_goods`` are the sums it was taken
+    from (orders that carry cost of goods, net of their credit notes); else ``None``.
+    """
+
+    margin: Decimal
+    source: MarginSource
+    revenue: Decimal | None = None
+    cost_of_goods: Decimal | None = None
+
+
+def clv_margin(
+    *,
+    agreed: Number | None,
+    default: Number,
+    orders: Iterable[BookedOrder] = (),
+) -> MarginChoice:
+    """The margin m of ``W = v × m`` for one account: agreed, else observed, else default.
+
+    1. **agreed**: the margin agreed with the account (a fraction 0..1), when one is set.
+    2. **observed**: the gross margin of the account's orders that *carry cost of goods*
+       (cost of goods ≠ 0; an order booked without it says nothing about the margin):
+       ``m = Σ (revenue − cost of goods) / Σ revenue``, with each of those orders'
+       credit notes netted in both sums (a return lowers revenue and cost, a price
+       correction only revenue, so it lowers the margin); credit notes of orders
+       without cost of goods count in neither sum. Used when that net revenue is
+       positive. Rounded half up to a hundredth of a percent, the precision of an
+       agreed margin, so the ``W = v × m`` shown reconciles with the m shown; kept
+       within ±``MARGIN_LIMIT``. A loss-making account gets a negative margin: that
+       is what its orders say.
+    3. **default**: the organisation's default margin otherwise.
+
+    ``orders`` are the account's plain orders (not cancelled, not credit notes) up to
+    the day the CLV is for, with their credit notes.
+    """
+    if agreed is not None:
+        m = _number(agreed, "agreed")
+        _check_margin(m, "agreed")
+        return MarginChoice(m, MarginSource.AGREED)
+    revenue: list[Decimal] = []
+    cost: list[Decimal] = []
+    for order in orders:
+        order_cost = _number(order.cost_of_goods, "orders")
+        if order_cost == 0:
+            continue
+        revenue.append(_number(order.revenue, "orders"))
+        cost.append(order_cost)
+        for credit_revenue, credit_cost in order.credit_notes:
+            revenue.append(_number(credit_revenue, "orders"))
+            cost.append(_number(credit_cost, "orders"))
+    total_revenue, total_cost = _exact_sum(revenue), _exact_sum(cost)
+    if revenue and total_revenue > 0:
+        exact = _divide(_exact_sum([total_revenue, -total_cost]), total_revenue)
+        with localcontext(prec=DIVISION_PRECISION):
+            m = exact.quantize(MARGIN_STEP, rounding=ROUND_HALF_UP)
+        m = max(-MARGIN_LIMIT, min(MARGIN_LIMIT, m))
+        return MarginChoice(m, MarginSource.OBSERVED, total_revenue, total_cost)
+    m = _number(default, "default")
+    _check_margin(m, "default")
+    return MarginChoice(m, MarginSource.DEFAULT)
+
+
+def _check_margin(m: Decimal, field: str) -> None:
+    if not 0 <= m <= 1:
+        raise CLVInputError(
+            "margin_out_of_range",
+            "margin must be a fraction from 0 to 1 (45 % = 0.45)",
+            field=field,
+        )
+
+
+def account_clv(
+    orders: Iterable[BookedOrder],
+    *,
+    years: Number,
+    agreed_margin: Number | None,
+    default_margin: Number,
+) -> tuple[MarginChoice, CLVResult | None]:
+    """An account's simple CLV over its relationship so far, as the snapshot keeps it.
+
+    ``v`` = net revenue (orders and all their credit notes) / number of orders,
+    ``m`` from :func:`clv_margin`, ``W = v × m``, ``A`` = number of orders,
+    ``CLV = W × A``, each rounded once. Unlike :func:`simple_clv` the margin may be
+    negative (observed on loss-making orders) and ``v`` negative (credit notes beyond
+    the orders' revenue). Without orders there is no CLV (``None``).
+    """
+    orders = list(orders)
+    choice = clv_margin(agreed=agreed_margin, default=default_margin, orders=orders)
+    if not orders:
+        return choice, None
+    n = _years(years)
+    revenue = _exact_sum(
+        [_number(o.revenue, "orders") for o in orders]
+        + [_number(r, "orders") for o in orders for r, _c in o.credit_notes]
+    )
+    count = Decimal(len(orders))
+    m = choice.margin
+    clv = _exact_product(revenue, m)
+    # W from the revenue in one division (not from a rounded v): exact at a half cent.
+    w = _divide(clv, count)
+    v = _divide(revenue, count)
+    steps = (
+        Step(
+            "profit_per_order",
+            "W = v × m",
+            (Term("v", v, Unit.MONEY), Term("m", m, Unit.RATIO)),
+            w,
+            Unit.MONEY,
+        ),
+        Step(
+            "clv",
+            "CLV = W × A",
+            (Term("W", w, Unit.MONEY), Term("A", count, Unit.COUNT)),
+            clv,
+            Unit.MONEY,
+        ),
+    )
+    result = CLVResult(
+        average_order_value=v,
+        margin=m,
+        orders=count,
+        years=n,
+        profit_per_order=_round(w),
+        clv=_round(clv),
+        profit_per_order_exact=w,
+        clv_exact=clv,
+        steps=steps,
+        revenue=revenue,
+    )
+    return choice, result
 
 
 def acquisition_budget(clvs: Iterable[CLVResult | Number]) -> Decimal:

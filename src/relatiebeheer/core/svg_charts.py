@@ -97,18 +97,18 @@ def line_chart(
     left, right, top, bottom = 64, 10, 12, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     numbers = [v for _name, values in series for v in values if v is not None]
-    low = min(numbers, default=0.0) if low is None else low
-    high = _nice_max(max(numbers, default=1.0)) if high is None else high
-    span = (high - low) or 1.0
+    bottom_value: float = min(numbers, default=0.0) if low is None else low
+    top_value: float = _nice_max(max(numbers, default=1.0)) if high is None else high
+    span = (top_value - bottom_value) or 1.0
     n = max(len(labels), 1)
 
     def point(i: int, value: float) -> tuple[float, float]:
         x = left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
-        return x, top + plot_h * (high - value) / span
+        return x, top + plot_h * (top_value - value) / span
 
     body = []
     for i in range(5):
-        value = low + span * i / 4
+        value = bottom_value + span * i / 4
         _, yy = point(0, value)
         body.append(
             f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="{GRID}"/>'
@@ -118,20 +118,21 @@ def line_chart(
         )
     for i, label in enumerate(labels):
         if n <= 12 or i % max(1, n // 12) == 0:
-            x, _ = point(i, low)
+            x, _ = point(i, bottom_value)
             body.append(
                 f'<text x="{x:.1f}" y="{height - bottom + 14}" text-anchor="middle" fill="{TEXT}">{escape(label)}</text>'
             )
     for k, (name, values) in enumerate(series):
         color = colors[k % len(colors)]
-        segments, current = [], []
-        for i, value in enumerate(values):
-            if value is None:
+        segments: list[list[tuple[float, float]]] = []
+        current: list[tuple[float, float]] = []
+        for i, maybe in enumerate(values):
+            if maybe is None:
                 if current:
                     segments.append(current)
                 current = []
             else:
-                current.append(point(i, value))
+                current.append(point(i, maybe))
         if current:
             segments.append(current)
         for segment in segments:

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import get_language
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from relatiebeheer.api.core import READ_ERRORS
 from relatiebeheer.api.types import Id
@@ -59,6 +59,10 @@ class PortfolioRowOut(Schema):
     city: str
     status: str
     figures: dict[str, Decimal | float | int | str | None]
+    pending: bool = Field(
+        description="The account changed since its figures were computed; they are being "
+        "recalculated"
+    )
 
 
 @router.get(
@@ -83,6 +87,7 @@ def portfolio_report(request: HttpRequest, filters: Query[PortfolioQuery]):
             "city": row.account.city,
             "status": row.account.status,
             "figures": {key: row.values.get(key) for key in keys},
+            "pending": row.pending,
         }
         for row in portfolio(actor=request.auth, manager=manager)
     ]

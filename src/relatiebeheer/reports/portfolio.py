@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from relatiebeheer.exports import Column
 from relatiebeheer.relations.models import Account
 from relatiebeheer.users.access import sees_all_accounts
+from relatiebeheer.value.selectors import pending_accounts
 
 from .registry import portfolio_columns
 
@@ -18,12 +19,15 @@ from .registry import portfolio_columns
 class PortfolioRow:
     account: Account
     values: dict
+    pending: bool = False  # the figures are being recalculated (value.selectors)
 
 
 def portfolio(*, actor, manager) -> list[PortfolioRow]:
     """Accounts ``manager`` manages (as far as ``actor`` may see them), highest value first.
 
-    One query for the accounts plus one per registered column, whatever their number.
+    One query for the accounts, one for the pending refreshes and one per registered
+    column, whatever their number. The figures are the stored ones every page shows
+    (``value.selectors``); a row whose refresh is queued says so.
     """
     accounts = list(
         Account.objects.visible_to(actor)
@@ -32,9 +36,11 @@ def portfolio(*, actor, manager) -> list[PortfolioRow]:
         .order_by(F("metrics__value_this_year").desc(nulls_last=True), "name", "id")
     )
     ids = [a.pk for a in accounts]
-    loaded = {column.key: column.load(ids) for column in portfolio_columns()}
+    loaded = {column.key: column.load(ids, actor) for column in portfolio_columns()}
+    pending = pending_accounts(ids)
     return [
-        PortfolioRow(a, {key: values.get(a.pk) for key, values in loaded.items()}) for a in accounts
+        PortfolioRow(a, {key: values.get(a.pk) for key, values in loaded.items()}, a.pk in pending)
+        for a in accounts
     ]
 
 
@@ -48,6 +54,7 @@ def export_columns() -> list[Column]:
         columns.append(
             Column(column.header, lambda row, key=column.key: row.values.get(key), column.kind)
         )
+    columns.append(Column(_("Being recalculated"), lambda row: row.pending))
     return columns
 
 

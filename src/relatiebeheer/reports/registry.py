@@ -4,8 +4,9 @@ management-dashboard widgets. Apps register in ``AppConfig.ready()``.
 * A plan section is a template plus ``load(account, actor) -> dict | None``; ``None``
   leaves the section out (e.g. no loyalty programme configured). Sections render in
   the web page and in the PDF alike, so they use server-side SVG charts only.
-* A portfolio column is a header plus ``load(account_ids) -> {account_id: value}``
-  (one query for all accounts) and a kind for the exporter.
+* A portfolio column is a header plus ``load(account_ids, actor) -> {account_id: value}``
+  (one query for all accounts, through the selector of its figure) and a kind for the
+  exporter.
 * A dashboard widget is a template plus ``load(actor) -> dict`` that must be fast
   (read precomputed figures).
 """
@@ -29,7 +30,7 @@ class PlanSection:
 class PortfolioColumn:
     key: str
     header: Any
-    load: Callable[[list[int]], dict[int, Any]]
+    load: Callable[[list[int], Any], dict[int, Any]]
     kind: str = "text"  # as relatiebeheer.exports.Column.kind
     order: int = 100
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from relatiebeheer.core import svg_charts
 from relatiebeheer.core.money import format_money_whole
 from relatiebeheer.sales import selectors as sales
-from relatiebeheer.value.selectors import value_card
+from relatiebeheer.value.selectors import account_value, metrics_for
 
 from .registry import PlanSection, PortfolioColumn, register_plan_section, register_portfolio_column
 
@@ -38,7 +38,8 @@ def value(account, actor) -> dict:
         title=_("Revenue per month"),
         format_value=lambda v: format_money_whole(v, lang=lang),
     )
-    return {"card": value_card(account, today=today), "revenue_chart": mark_safe(chart)}  # noqa: S308 - built from numbers and escaped labels
+    card = account_value(actor=actor, account=account)
+    return {"card": card, "revenue_chart": mark_safe(chart)}  # noqa: S308 - built from numbers and escaped labels
 
 
 def next_actions(account, actor) -> dict:
@@ -57,13 +58,12 @@ def register() -> None:
     )
 
     def metric(field):
-        def load(account_ids):
-            from relatiebeheer.value.models import AccountMetrics
-
+        def load(account_ids, actor):
             return dict(
-                AccountMetrics.objects.filter(account_id__in=account_ids).values_list(
-                    "account_id", field
-                )
+                metrics_for(actor)
+                .filter(account_id__in=account_ids)
+                .order_by()
+                .values_list("account_id", field)
             )
 
         return load

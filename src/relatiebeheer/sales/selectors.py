@@ -9,13 +9,20 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from relatiebeheer.common.errors import NotFound
+from relatiebeheer.core.periods import fill_months, last_months
+from relatiebeheer.users.models import User
 
 from .models import CostEntry, Order
 
 
 def order_list(
-    *, actor, account_id: int | None = None, date_from=None, date_to=None, status: str | None = None
-):
+    *,
+    actor: User,
+    account_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    status: str | None = None,
+) -> QuerySet[Order]:
     qs = Order.objects.visible_to(actor).prefetch_related("lines")
     if account_id:
         qs = qs.filter(account_id=account_id)
@@ -28,7 +35,7 @@ def order_list(
     return qs.order_by("-date", "-id")
 
 
-def order_get(*, actor, pk: int) -> Order:
+def order_get(*, actor: User, pk: int) -> Order:
     order = (
         Order.objects.visible_to(actor).select_related("account", "credit_of").filter(pk=pk).first()
     )
@@ -39,10 +46,10 @@ def order_get(*, actor, pk: int) -> Order:
 
 def cost_list(
     *,
-    actor,
+    actor: User,
     account_id: int | None = None,
-    date_from=None,
-    date_to=None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     category: str | None = None,
 ) -> QuerySet[CostEntry]:
     qs = CostEntry.objects.visible_to(actor)
@@ -57,7 +64,7 @@ def cost_list(
     return qs.order_by("-date", "-id")
 
 
-def cost_get(*, actor, pk: int) -> CostEntry:
+def cost_get(*, actor: User, pk: int) -> CostEntry:
     entry = CostEntry.objects.visible_to(actor).select_related("account").filter(pk=pk).first()
     if entry is None:
         raise NotFound()
@@ -65,16 +72,22 @@ def cost_get(*, actor, pk: int) -> CostEntry:
 
 
 def revenue_by_month(
-    *, actor=None, account_ids=None, manager=None, today: date
+    *,
+    actor: User | None = None,
+    account_ids: list[int] | None = None,
+    manager: User | None = None,
+    today: date,
+    months: int = 12,
 ) -> list[tuple[date, Decimal]]:
-    """Net revenue per calendar month: the current month and the 11 before it (oldest first).
+    """Net revenue per calendar month: the current month and the ``months - 1`` before
+    it (oldest first), every month of the range listed, with 0 where there were no orders
+    (``core.periods.last_months``), so a chart's time axis is never compressed.
 
     Scoped by ``actor`` (what they may see), optionally narrowed to ``account_ids`` or to
-    the accounts ``manager`` manages. Months without orders are listed with 0.
+    the accounts ``manager`` manages.
     """
-    months_back = today.year * 12 + today.month - 1 - 11
-    start, end = date(months_back // 12, months_back % 12 + 1, 1), today
-    qs = Order.objects.visible_to(actor).counting().filter(date__gte=start, date__lte=end)
+    range_ = last_months(today, months)
+    qs = Order.objects.visible_to(actor).counting().filter(date__gte=range_[0], date__lte=today)
     if account_ids is not None:
         qs = qs.filter(account_id__in=account_ids)
     if manager is not None:
@@ -85,8 +98,4 @@ def revenue_by_month(
         .values("month")
         .annotate(total=Sum("revenue"))
     }
-    months, cursor = [], start
-    while cursor <= end:
-        months.append((cursor, totals.get(cursor, Decimal("0.00"))))
-        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
-    return months
+    return fill_months(range_, totals, Decimal("0.00"))

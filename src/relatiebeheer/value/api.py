@@ -93,7 +93,11 @@ class MetricsOut(Schema):
     revenue_last_year: Decimal
     value_this_year: Decimal
     value_last_year: Decimal
-    margin: Decimal | None
+    margin: Decimal | None = Field(description="The margin of W = v × m, in percent")
+    margin_source: Literal["agreed", "observed", "default"] = Field(
+        description="Where the margin came from: agreed with the account, the observed "
+        "gross margin of its orders that carry cost of goods, or the default margin"
+    )
     average_order_value: Decimal | None
     profit_per_order: Decimal | None
     period_years: int | None
@@ -108,19 +112,30 @@ class MetricsOut(Schema):
     p_alive: float | None
     expected_orders_52w: float | None
     predicted_clv: Decimal | None
+    pending: bool = Field(
+        False, description="The account changed since; a refresh is queued (being recalculated)"
+    )
 
 
 class AccountValueOut(Schema):
+    computed: bool = Field(description="False until the account's figures are first computed")
+    pending: bool = Field(
+        description="The account changed since these figures were computed; they are being "
+        "recalculated"
+    )
+    as_of: dt.date | None
     clv: Decimal | None
     profit_per_order: Decimal | None
+    margin: Decimal | None = Field(description="The margin of W = v × m, a fraction")
+    margin_source: Literal["agreed", "observed", "default"] | None
     orders: int
     period_years: int | None
     present_value: Decimal | None
     present_value_convention: str
     investment_verdict: Literal["loss", "profit", "break_even"] | None
     investment: Decimal | None
-    value_this_year: Decimal
-    value_last_year: Decimal
+    value_this_year: Decimal | None
+    value_last_year: Decimal | None
     snapshot: MetricsOut | None
     prediction_unavailable: str | None
 
@@ -132,10 +147,15 @@ class AccountValueOut(Schema):
 )
 def account_value(request: HttpRequest, account_id: Id):
     account = relations.account_get(actor=request.auth, pk=account_id)
-    card = selectors.value_card(account)
+    card = selectors.account_value(actor=request.auth, account=account)
     return {
+        "computed": card.computed,
+        "pending": card.pending,
+        "as_of": card.as_of,
         "clv": card.clv,
         "profit_per_order": card.profit_per_order,
+        "margin": card.margin,
+        "margin_source": card.margin_source,
         "orders": card.orders,
         "period_years": card.period_years,
         "present_value": card.present_value.present_value if card.present_value else None,
@@ -166,7 +186,7 @@ class RankingQuery(Schema):
 )
 @paginate(Pagination)
 def value_ranking(request: HttpRequest, filters: Query[RankingQuery]):
-    qs = selectors.metrics_for(request.auth)
+    qs = selectors.with_pending(selectors.metrics_for(request.auth))
     if filters.segment:
         qs = qs.filter(segment=filters.segment)
     if filters.pyramid_level:

@@ -9,12 +9,19 @@ class ValueConfig(AppConfig):
 
     def ready(self) -> None:
         from relatiebeheer.hooks import on_accounts_changed
+        from relatiebeheer.ops.figure_checks import register_figure_check
         from relatiebeheer.web.nav import NavItem, register_nav
         from relatiebeheer.web.panels import Panel, register_panel
 
-        from . import panels, tasks
+        from . import checks, panels, tasks
 
         on_accounts_changed(tasks.schedule_refresh)
+        register_figure_check(
+            "value.snapshot",
+            _("Metric snapshot (customer value, CLV) against a fresh computation"),
+            checks.snapshot_check,
+            order=10,
+        )
         register_panel(
             Panel("value", "value/panel.html", panels.value_panel, order=10, column="side")
         )

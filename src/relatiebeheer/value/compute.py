@@ -286,6 +286,7 @@ ORDER_COLUMNS = [
     "cost_ty",
     "revenue_ly",
     "cost_ly",
+    "margin_revenue",
 ]
 
 
@@ -314,7 +315,9 @@ def order_sums(
     for three period starts, over the covering index of plain orders (no table
     lookups). Rows: account, revenue, cost, count, first and last day (day numbers),
     revenue, cost and count since the 12-month start, revenue and cost since 1 January,
-    and since 1 January last year, as one integer array (converted where it was read,
+    and since 1 January last year, and the revenue of the orders that carry cost of
+    goods (for the observed margin; their cost is the whole cost, as the others add
+    none), as one integer array (converted where it was read,
     which may be a child process). Orders dated after ``as_of`` are still in;
     ``order_corrections`` takes them out.
     """
@@ -344,7 +347,8 @@ def order_sums(
                {_day_number(f"MIN({day})")}, {_day_number(f"MAX({day})")},
                {sum_since(rev)}, {sum_since(cost)}, {count_since()},
                {sum_since(rev)}, {sum_since(cost)},
-               {sum_since(rev)}, {sum_since(cost)}
+               {sum_since(rev)}, {sum_since(cost)},
+               COALESCE(SUM({rev}) FILTER (WHERE {cost} <> 0), 0)
         FROM {o} WHERE {_plain_orders()}{extra}
         GROUP BY {acc}
     """
@@ -357,11 +361,13 @@ def order_sums(
     return _fetch_ints(sql, params, len(ORDER_COLUMNS))
 
 
-def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict[str, list]:
+def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
     """The few rows ``order_sums`` does not get right by itself, from two small indexed
     queries: credit notes up to ``as_of`` (they lower revenue and cost but are not
     orders) and plain orders dated after it (counted by the pass; they count nowhere).
-    Rows: account, day number, revenue, cost."""
+    Rows: account, day number, revenue, cost, and for credit notes whether the order
+    they correct counts for the observed margin (a plain order up to ``as_of`` that
+    carries cost of goods: 1, else 0)."""
     o = _table(Order)
     acc, rev, cost, day, credit, status = (
         _col(Order, "account"),
@@ -371,19 +377,29 @@ def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict
         _col(Order, "credit_of"),
         _col(Order, "status"),
     )
+    pk = _col(Order, "id")
     extra, extra_params = _in_clause(acc, account_ids)
-    not_cancelled = f"NOT ({status} = '{Order.Status.CANCELLED}')"
-    return {
-        kind: _fetch_ints(
-            f"SELECT {acc}, {_day_number(day)}, {rev}, {cost} FROM {o} WHERE {condition}{extra}",
-            [as_of, *extra_params],
-            4,
-        )
-        for kind, condition in (
-            ("credit_notes", f"{credit} IS NOT NULL AND {not_cancelled} AND {day} <= %s"),
-            ("future_orders", f"{_plain_orders()} AND {day} > %s"),
-        )
-    }
+    c_extra, _params = _in_clause(f"c.{acc}", account_ids)
+    cancelled = f"'{Order.Status.CANCELLED}'"
+    credited_counts = (
+        f"CASE WHEN p.{cost} <> 0 AND p.{credit} IS NULL AND NOT (p.{status} = {cancelled}) "
+        f"AND p.{day} <= %s THEN 1 ELSE 0 END"
+    )
+    credit_notes = _fetch_ints(
+        f"SELECT c.{acc}, {_day_number(f'c.{day}')}, c.{rev}, c.{cost}, {credited_counts} "
+        f"FROM {o} c JOIN {o} p ON p.{pk} = c.{credit} "
+        f"WHERE c.{credit} IS NOT NULL AND NOT (c.{status} = {cancelled}) AND c.{day} <= %s"
+        f"{c_extra}",
+        [as_of, as_of, *extra_params],
+        5,
+    )
+    future_orders = _fetch_ints(
+        f"SELECT {acc}, {_day_number(day)}, {rev}, {cost} FROM {o} "
+        f"WHERE {_plain_orders()} AND {day} > %s{extra}",
+        [as_of, *extra_params],
+        4,
+    )
+    return {"credit_notes": credit_notes, "future_orders": future_orders}
 
 
 def order_aggregates(
@@ -421,13 +437,26 @@ def order_aggregates(
         since_ly_rev - since_ty_rev,
         since_ly_cost - since_ty_cost,
     )
+    # The observed margin's sums (see core.clv.clv_margin): the orders that carry cost
+    # of goods, net of their own credit notes. Orders without cost add no cost, so the
+    # plain orders' whole cost is theirs.
+    result["margin_revenue"] = columns[13].copy()
+    result["margin_cost"] = result["cost_total"].copy()
     credit_notes, future_orders = corrections["credit_notes"], corrections["future_orders"]
     if credit_notes.size:
         # An account with only credit notes (returns) is not in the pass: add it.
         result = _with_accounts(result, credit_notes[:, 0])
-        _apply(result, credit_notes, as_of, sign=+1, orders=False)
+        _apply(result, credit_notes[:, :4], as_of, sign=+1, orders=False)
+        counted = credit_notes[credit_notes[:, 4] == 1]
+        pos = np.searchsorted(result["account_id"], counted[:, 0])
+        np.add.at(result["margin_revenue"], pos, counted[:, 2])
+        np.add.at(result["margin_cost"], pos, counted[:, 3])
     if future_orders.size:
         _apply(result, future_orders, as_of, sign=-1, orders=True)
+        pos = np.searchsorted(result["account_id"], future_orders[:, 0])
+        carries_cost = future_orders[:, 3] != 0
+        np.add.at(result["margin_revenue"], pos[carries_cost], -future_orders[carries_cost, 2])
+        np.add.at(result["margin_cost"], pos, -future_orders[:, 3])
         _recount_edges(result, np.unique(future_orders[:, 0]).tolist(), as_of)
     return result
 
@@ -617,7 +646,6 @@ def compute(
     ids, margins = reads["accounts"]
     n = ids.size
     default_bp = int(settings.default_margin * 100)
-    margin_bp = np.where(margins < 0, default_bp, margins)
     index = {"ids": ids}
 
     agg = order_aggregates(
@@ -640,8 +668,13 @@ def compute(
         "cost_ty",
         "revenue_ly",
         "cost_ly",
+        "margin_revenue",
+        "margin_cost",
     ):
         col[name] = _scatter(index, agg["account_id"], agg[name], n)
+    margin_bp, margin_source = choose_margins(
+        margins, col["margin_revenue"], col["margin_cost"], default_bp
+    )
     first = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     last = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     if agg["account_id"].size:
@@ -705,6 +738,7 @@ def compute(
         "value_last_year": col["revenue_ly"] - col["cost_ly"] - costs_ly - contact_ly,
         "costs_since_first_order": costs_since,
         "margin_bp": margin_bp,
+        "margin_source": margin_source,
         "average_order_value": aov,
         "profit_per_order": w,
         "period_years": period_years,
@@ -743,6 +777,29 @@ def compute(
         read_processes=read_processes,
         read_connections=read_connections,
     )
+
+
+MARGIN_LIMIT_BP = 99999  # core.clv.MARGIN_LIMIT in basis points
+
+
+def choose_margins(
+    agreed_bp: np.ndarray, revenue: np.ndarray, cost: np.ndarray, default_bp: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each account's CLV margin (basis points) and its source: ``core.clv.clv_margin``
+    element-wise. ``agreed_bp`` is −1 where no margin was agreed; ``revenue`` and
+    ``cost`` are the sums of the orders that carry cost of goods, net of their credit
+    notes (cents). The observed margin ``(revenue − cost) / revenue`` is rounded half up
+    to a basis point and kept within ±999,99 %; it counts when that revenue is positive.
+    """
+    agreed = agreed_bp >= 0
+    observed = ~agreed & (revenue > 0)
+    safe = np.where(observed, revenue, 1)
+    observed_bp = np.clip(
+        round_half_up_div((revenue - cost) * 10000, safe), -MARGIN_LIMIT_BP, MARGIN_LIMIT_BP
+    )
+    margin_bp = np.where(agreed, agreed_bp, np.where(observed, observed_bp, default_bp))
+    source = np.where(agreed, "agreed", np.where(observed, "observed", "default")).astype(object)
+    return margin_bp.astype(np.int64), source
 
 
 def pyramid_levels(
@@ -936,4 +993,18 @@ def predict(computed: Computed, *, params: dict | None = None) -> None:
     computed.fit_seconds = time.perf_counter() - started
 
 
-__all__ = ["Computed", "btyd_summary", "compute", "predict", "pyramid_levels", "round_half_up_div"]
+# For other set-based readers of the orders (reports.stats): the same fast integer
+# reads and the same plain-order condition that the covering index is built on.
+fetch_ints = _fetch_ints
+plain_orders = _plain_orders
+
+__all__ = [
+    "Computed",
+    "btyd_summary",
+    "compute",
+    "fetch_ints",
+    "plain_orders",
+    "predict",
+    "pyramid_levels",
+    "round_half_up_div",
+]

@@ -23,3 +23,9 @@ PYRAMID_CHOICES = [
     ("small", _("Small")),
     ("inactive", _("Inactive")),
 ]
+# Where the margin of W = v × m came from (core.clv.MarginSource); shown next to W.
+MARGIN_SOURCE_CHOICES = [
+    ("agreed", _("agreed margin")),
+    ("observed", _("observed gross margin")),
+    ("default", _("default margin")),
+]

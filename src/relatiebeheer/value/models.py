@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from relatiebeheer.common.fields import MoneyField
 
-from .labels import PYRAMID_CHOICES, SEGMENT_CHOICES
+from .labels import MARGIN_SOURCE_CHOICES, PYRAMID_CHOICES, SEGMENT_CHOICES
 
 
 class MetricsRun(models.Model):
@@ -77,7 +77,11 @@ class AccountMetrics(models.Model):
     value_last_year = MoneyField(db_column="value_last_year_cents", default=0)
     costs_since_first_order = MoneyField(db_column="costs_since_first_order_cents", default=0)
     # Simple CLV over the relationship so far: W = average order value × margin, A = orders.
+    # The margin (percent) is the agreed one, else the observed gross margin of the
+    # account's orders that carry cost of goods, else the default (core.clv.clv_margin);
+    # margin_source says which.
     margin = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    margin_source = models.CharField(max_length=8, choices=MARGIN_SOURCE_CHOICES, default="default")
     average_order_value = MoneyField(db_column="average_order_value_cents", null=True)
     profit_per_order = MoneyField(db_column="profit_per_order_cents", null=True)
     period_years = models.PositiveSmallIntegerField(null=True)
@@ -110,3 +114,27 @@ class AccountMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"metrics {self.account_id}"
+
+
+class PendingRefresh(models.Model):
+    """A mark: this account changed after its snapshot row was computed.
+
+    The "accounts changed" listener adds one row per account and change (after the
+    change committed) and queues a refresh. A refresh first reads the highest mark id,
+    then computes, writes the rows and deletes the marks up to that id: a mark added
+    while it ran (a later change) stays, and its own queued refresh takes it. Ids, not
+    clocks, so web servers and workers with different clocks cannot lose a mark. While
+    an account has a mark, pages that show its stored figures say they are being
+    recalculated (``value.selectors``).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    account_id = models.BigIntegerField(db_index=True)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending value refresh")
+        verbose_name_plural = _("pending value refreshes")
+
+    def __str__(self) -> str:
+        return f"pending {self.account_id}"

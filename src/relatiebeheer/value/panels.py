@@ -1,7 +1,7 @@
 """The value card on the account page."""
 
-from .selectors import value_card
+from .selectors import account_value
 
 
 def value_panel(request, account) -> dict:
-    return {"card": value_card(account)}
+    return {"card": account_value(actor=request.user, account=account)}

@@ -1,84 +1,81 @@
-"""Reads of customer value: one account's figures, and the value-management lists."""
+"""Reads of customer value and CLV: one account's figures, and the value-management lists.
+
+**One source for every page.** Customer value, CLV (with W, the margin and its source)
+and the scores are read from the metric snapshot (``AccountMetrics``) by every place
+that shows them: the account page's value card, the account plan, the portfolio report,
+the value page's ranking and lists, the management dashboard, the API and the exports.
+They go through :func:`metrics_for` (lists and sums) and :func:`account_value` (one
+account, built on it), so two pages can never show two amounts for one account.
+
+**Freshness.** A change to an account's orders, costs or contact moments fires the
+"accounts changed" hook; after the change commits, its listener marks the account
+(``PendingRefresh``) and queues a refresh, which the worker runs within seconds. The
+refresh recomputes those accounts, writes their rows and clears the marks it saw (a
+mark added meanwhile stays for the next refresh); the daily whole-book recompute clears
+the marks it saw too. While an account has a mark, the pages that show its stored
+figures say "being recalculated" (``pending``), and so does the API (``pending``), so a
+figure shown is either current or says that it is about to change.
+
+One gap remains: a refresh that lands while a whole-book recompute is still reading is
+overwritten by that recompute's older row for the account, and its mark is gone by
+then; the account stays behind until its next change, the next recompute, or the daily
+figure check, which reports and repairs it (``value.checks``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from relatiebeheer.core.clv import present_value
-from relatiebeheer.core.money import from_cents
-from relatiebeheer.core.value import investment_versus_clv
+from relatiebeheer.core.clv import PresentValueResult, present_value
+from relatiebeheer.core.value import InvestmentComparison, investment_versus_clv
 from relatiebeheer.organisation.models import OrganisationSettings
 from relatiebeheer.relations.models import Account
 from relatiebeheer.users.access import account_visibility_q, sees_all_accounts
+from relatiebeheer.users.models import User
 
-from .compute import compute
-from .models import AccountMetrics, MetricsRun
+from .models import AccountMetrics, MetricsRun, PendingRefresh
 
 
 @dataclass(frozen=True)
 class ValueCard:
-    """What the account page's value card shows (money live, scores from the snapshot)."""
+    """An account's customer value and CLV as the snapshot holds them.
 
+    ``computed`` is false when the account has no snapshot row yet (a new account before
+    its first refresh): the money fields are then empty. ``pending`` says a refresh is
+    queued because the account changed since ``as_of``'s figures were computed.
+    """
+
+    computed: bool
+    pending: bool
+    as_of: date | None
     orders: int
-    revenue_total: Decimal
+    revenue_total: Decimal | None
     average_order_value: Decimal | None
-    margin: Decimal  # a fraction: 0.15 = 15 %
+    margin: Decimal | None  # a fraction: 0.15 = 15 %
+    margin_source: str | None  # "agreed", "observed" or "default"
+    margin_source_label: str | None
     profit_per_order: Decimal | None
     period_years: int | None
     clv: Decimal | None
     clv_per_year: Decimal | None
-    present_value: object | None
+    present_value: PresentValueResult | None
     discount_rate: Decimal
-    value_this_year: Decimal
-    value_last_year: Decimal
-    investment: object | None
+    value_this_year: Decimal | None
+    value_last_year: Decimal | None
+    investment: InvestmentComparison | None
     snapshot: AccountMetrics | None
-    prediction_reason: dict | None
+    prediction_reason: dict[str, Any] | None
 
 
-def value_card(account: Account, *, today: date | None = None) -> ValueCard:
-    """The value figures of one account, computed now from its orders and costs."""
-    today = today or timezone.localdate()
-    settings = OrganisationSettings.load()
-    c = compute(today, [account.pk], score=False).columns
-    has_orders = bool(c["has_orders"][0])
-    clv = from_cents(int(c["clv"][0])) if has_orders else None
-    years = int(c["period_years"][0]) if has_orders else None
-    rate = settings.discount_rate / 100
-    pv = present_value(clv, years=years, rate=rate) if has_orders and clv > 0 else None
-    costs = from_cents(int(c["costs_since_first_order"][0]))
-    investment = investment_versus_clv(clv=clv, investment=costs) if has_orders else None
-    snapshot = AccountMetrics.objects.filter(account=account).first()
-    run = MetricsRun.objects.order_by("-computed_at", "-id").only("prediction").first()
-    reason = None
-    if run is not None and not run.prediction.get("available"):
-        reason = run.prediction
-    return ValueCard(
-        orders=int(c["orders"][0]),
-        revenue_total=from_cents(int(c["revenue_total"][0])),
-        average_order_value=from_cents(int(c["average_order_value"][0])) if has_orders else None,
-        margin=Decimal(int(c["margin_bp"][0])) / 10000,
-        profit_per_order=from_cents(int(c["profit_per_order"][0])) if has_orders else None,
-        period_years=years,
-        clv=clv,
-        clv_per_year=from_cents(int(c["clv_per_year"][0])) if has_orders else None,
-        present_value=pv,
-        discount_rate=rate,
-        value_this_year=from_cents(int(c["value_this_year"][0])),
-        value_last_year=from_cents(int(c["value_last_year"][0])),
-        investment=investment,
-        snapshot=snapshot,
-        prediction_reason=reason,
-    )
-
-
-def metrics_for(actor):
-    """Snapshot rows of the accounts ``actor`` may see (with the account joined)."""
+def metrics_for(actor: User) -> QuerySet[AccountMetrics]:
+    """Snapshot rows of the accounts ``actor`` may see (with the account joined): the
+    one read of stored customer value and CLV for lists, rankings, sums and exports."""
     # The access rule as a filter on the snapshot's own account column: for users who see
     # every account it is no filter at all (not a 100k-row IN subquery on each aggregate).
     visible = account_visibility_q(actor, prefix="account__")
@@ -88,7 +85,83 @@ def metrics_for(actor):
     return rows.select_related("account", "account__manager")
 
 
-def value_overview(actor) -> dict:
+def with_pending(rows: QuerySet[AccountMetrics]) -> QuerySet[AccountMetrics]:
+    """``rows`` with ``pending`` (a refresh is queued) on each; for pages of rows, not
+    for sums over the book."""
+    marks = PendingRefresh.objects.filter(account_id=OuterRef("account_id"))
+    return rows.annotate(pending=Exists(marks))
+
+
+def pending_accounts(account_ids: list[int]) -> set[int]:
+    """Which of ``account_ids`` have a refresh queued (their stored figures will change)."""
+    found: set[int] = set()
+    for start in range(0, len(account_ids), 500):
+        chunk = account_ids[start : start + 500]
+        found.update(
+            PendingRefresh.objects.filter(account_id__in=chunk).values_list("account_id", flat=True)
+        )
+    return found
+
+
+def pending_count(actor: User) -> int:
+    """How many of the accounts ``actor`` may see have a refresh queued."""
+    marks = PendingRefresh.objects.all()
+    if not sees_all_accounts(actor):
+        marks = marks.filter(account_id__in=Account.objects.visible_to(actor).values("id"))
+    return marks.values("account_id").distinct().count()
+
+
+def account_value(*, actor: User, account: Account) -> ValueCard:
+    """The customer value and CLV of one account (which ``actor`` may see), from the
+    snapshot, with what follows from them: the present value at the discount rate and
+    the costs since the first order against the CLV."""
+    from .labels import MARGIN_SOURCE_CHOICES
+
+    row = with_pending(metrics_for(actor).filter(account_id=account.pk)).first()
+    if row is not None:
+        pending = bool(row.pending)  # type: ignore[attr-defined]  # the annotation
+    else:
+        pending = PendingRefresh.objects.filter(account_id=account.pk).exists()
+    settings = OrganisationSettings.load()
+    rate = settings.discount_rate / 100
+    run = MetricsRun.objects.order_by("-computed_at", "-id").only("prediction").first()
+    reason = None
+    if run is not None and not run.prediction.get("available"):
+        reason = run.prediction
+    clv = row.clv if row is not None else None
+    years = row.period_years if row is not None else None
+    pv = None
+    investment = None
+    if row is not None and clv is not None and years:
+        if clv > 0:
+            pv = present_value(clv, years=years, rate=rate)
+        investment = investment_versus_clv(clv=clv, investment=row.costs_since_first_order)
+    source = row.margin_source if row is not None else None
+    return ValueCard(
+        computed=row is not None,
+        pending=pending,
+        as_of=row.as_of if row is not None else None,
+        orders=row.orders if row is not None else 0,
+        revenue_total=row.revenue_total if row is not None else None,
+        average_order_value=row.average_order_value if row is not None else None,
+        margin=row.margin / 100 if row is not None and row.margin is not None else None,
+        margin_source=source,
+        margin_source_label=str(dict(MARGIN_SOURCE_CHOICES)[source]) if source else None,
+        profit_per_order=row.profit_per_order if row is not None else None,
+        period_years=years,
+        clv=clv,
+        clv_per_year=row.clv_per_year if row is not None else None,
+        present_value=pv,
+        discount_rate=rate,
+        value_this_year=row.value_this_year if row is not None else None,
+        value_last_year=row.value_last_year if row is not None else None,
+        investment=investment,
+        snapshot=row,
+        prediction_reason=reason,
+    )
+
+
+def value_overview(actor: User) -> dict[str, Any]:
     """Figures for the customer-value page, computed in the database."""
     rows = metrics_for(actor)
     totals = rows.aggregate(
@@ -99,6 +172,7 @@ def value_overview(actor) -> dict:
         clv=Sum("clv"),
         predicted=Sum("predicted_clv"),
     )
+    totals["pending"] = pending_count(actor)
     return totals
 
 
@@ -121,7 +195,7 @@ ADVICE = {
 
 
 def retention(
-    actor, *, years: int = 4, today: date | None = None
+    actor: User, *, years: int = 4, today: date | None = None
 ) -> list[tuple[int, Decimal | None, int]]:
     """Per year: the share of last year's ordering accounts that ordered again this year.
 
@@ -190,7 +264,7 @@ def _stored_retention(first: int, last: int) -> list[tuple[int, Decimal | None, 
     ]
 
 
-def pareto(actor, *, points: int = 50) -> dict:
+def pareto(actor: User, *, points: int = 50) -> dict[str, Any]:
     """Share of 12-month profit from the top 20 % of accounts, and a curve to draw it.
 
     Ranked by profit descending, then account id (the core's rule); the top is
@@ -224,7 +298,7 @@ def pareto(actor, *, points: int = 50) -> dict:
     return {"accounts": int(cents.size), "top": top, "share": share, "curve": curve}
 
 
-def pyramid(actor) -> list[dict]:
+def pyramid(actor: User) -> list[dict[str, Any]]:
     from .labels import PYRAMID_CHOICES
 
     rows = {
@@ -251,7 +325,7 @@ def pyramid(actor) -> list[dict]:
     return levels
 
 
-def rfm_grid(actor) -> dict:
+def rfm_grid(actor: User) -> dict[str, Any]:
     """Counts per segment, and per (R, FM) cell for the 5 × 5 grid."""
     from .labels import SEGMENT_CHOICES
 
@@ -275,7 +349,7 @@ def rfm_grid(actor) -> dict:
     }
 
 
-def high_value_at_risk(actor, *, limit: int = 10):
+def high_value_at_risk(actor: User, *, limit: int = 10) -> QuerySet[AccountMetrics]:
     """Valuable accounts that are slipping: at risk / cannot lose, or P(alive) below 50 %."""
     return (
         metrics_for(actor)
@@ -285,13 +359,16 @@ def high_value_at_risk(actor, *, limit: int = 10):
     )
 
 
-def ranking(actor, *, order: str = "-value_this_year", limit: int = 25):
+def ranking(
+    actor: User, *, order: str = "-value_this_year", limit: int = 25
+) -> QuerySet[AccountMetrics]:
+    """The accounts ``actor`` may see ranked by a stored figure, each with ``pending``."""
     allowed = {"-value_this_year", "-clv", "-predicted_clv", "-profit_12m", "-revenue_12m"}
     order = order if order in allowed else "-value_this_year"
-    return metrics_for(actor).order_by(order, "account_id")[:limit]
+    return with_pending(metrics_for(actor)).order_by(order, "account_id")[:limit]
 
 
-def acquisition_budgets(actor, *, limit: int = 15) -> list[dict]:
+def acquisition_budgets(actor: User, *, limit: int = 15) -> list[dict[str, Any]]:
     """Per industry: the average CLV per year of its customers — what one new customer
     of that kind may cost to win (the lesson: the CLV is the most you may spend)."""
     from django.db.models import Avg

@@ -1,9 +1,19 @@
-"""Recomputing and refreshing the metric snapshot."""
+"""Recomputing and refreshing the metric snapshot.
+
+The writers here change derived data only (the snapshot, its run record and the
+pending marks), so they declare ``accounts=False``: they follow from a change that
+its own writer audited and announced, and telling the "accounts changed" hook again
+would queue the refresh that is running. A whole-book recompute is audited (by its
+user, or by no one when the worker runs it); the background refresh of a few changed
+accounts and the marks are not (``audit=False``): they run after every change, whose
+own audit row already says who did what.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,19 +26,23 @@ from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common import pgcopy
 from relatiebeheer.common.crashtest import pause_here
 from relatiebeheer.common.pgcopy import Column
+from relatiebeheer.common.writers import writer
+from relatiebeheer.users.models import User
 
 from .compute import Computed, compute, predict
-from .models import AccountMetrics, MetricsRun
+from .models import AccountMetrics, MetricsRun, PendingRefresh
+from .steps import recompute_steps
 
 logger = logging.getLogger(__name__)
 
 # A refresh of more accounts than this recomputes everything (one pass is cheaper).
 FULL_RECOMPUTE_ABOVE = 2000
 
-COLUMNS = [
+# (snapshot column, key in Computed.columns ("" for the run's own values), kind)
+COLUMNS: list[tuple[str, str, str]] = [
     ("account_id", "account_id", "int"),
-    ("run_id", None, "run"),
-    ("as_of", None, "as_of"),
+    ("run_id", "", "run"),
+    ("as_of", "", "as_of"),
     ("orders", "orders", "int"),
     ("orders_12m", "orders_12m", "int"),
     ("first_order", "first_order", "date"),
@@ -43,6 +57,7 @@ COLUMNS = [
     ("value_last_year_cents", "value_last_year", "int"),
     ("costs_since_first_order_cents", "costs_since_first_order", "int"),
     ("margin", "margin_bp", "margin"),
+    ("margin_source", "margin_source", "str"),
     ("average_order_value_cents", "average_order_value", "int_if_orders"),
     ("profit_per_order_cents", "profit_per_order", "int_if_orders"),
     ("period_years", "period_years", "int_if_orders"),
@@ -71,7 +86,8 @@ def _snapshot_values(computed: Computed, run_id: int) -> list[tuple[str, str, np
     no_orders = ~np.asarray(c["has_orders"], dtype=bool)
     columns = []
     for name, key, kind in COLUMNS:
-        nulls = None
+        nulls: np.ndarray | None = None
+        values: np.ndarray
         if kind == "run":
             values = np.full(n, run_id, dtype=np.int64)
         elif kind == "as_of":
@@ -102,7 +118,12 @@ def _frame(computed: Computed, run_id: int) -> pl.DataFrame:
     data = {}
     for name, kind, values, nulls in _snapshot_values(computed, run_id):
         if kind == "margin":
-            series = pl.Series([f"{v // 100}.{v % 100:02d}" for v in values.tolist()])
+            series = pl.Series(
+                [
+                    f"{'-' if v < 0 else ''}{abs(v) // 100}.{abs(v) % 100:02d}"
+                    for v in values.tolist()
+                ]
+            )
         elif kind in ("as_of", "date"):
             series = pl.Series(values).dt.to_string("%Y-%m-%d")  # NaT → null
         else:
@@ -212,23 +233,69 @@ def _write_postgres(cursor, computed: Computed, run_id: int, *, replace_all: boo
     cursor.execute("DROP TABLE metrics_next")  # a refresh may run twice in one transaction
 
 
+#: ``progress(step, steps, label)``: a recompute announces each step of its sequence.
+Progress = Callable[[int, int, str], None]
+#: ``note(text)``: a line of detail about the step under way.
+Note = Callable[[str], None]
+
+
+def _latest_mark() -> int:
+    """The highest pending mark id now (0: none); marks up to it are covered by reads
+    that start after this."""
+    last = PendingRefresh.objects.order_by("-id").values_list("id", flat=True).first()
+    return int(last or 0)
+
+
+@writer(accounts=False)
 def metrics_recompute(
-    *, actor=None, as_of: date | None = None, with_prediction: bool = True
+    *,
+    actor: User | None = None,
+    as_of: date | None = None,
+    with_prediction: bool = True,
+    progress: Progress | None = None,
+    note: Note | None = None,
 ) -> MetricsRun:
-    """Recompute every account's metrics and replace the snapshot in one transaction.
+    """The whole recompute, in its one order: every account's metrics, the prediction,
+    the snapshot replaced in one transaction (clearing the pending marks its reads
+    cover), then the steps other apps registered to follow it (``value.steps``: the
+    dashboard's period figures). ``relatiebeheer recompute`` and the worker's daily job
+    both call this, so they do the same; ``progress`` and ``note`` report each step.
 
     Readers see the previous snapshot until the new one commits; a recompute that is
-    killed half-way leaves the previous snapshot as it was.
+    killed half-way leaves the previous snapshot as it was. Audited (``actor``, or no
+    one for the worker).
     """
+    steps = 3 + int(with_prediction) + len(recompute_steps())
+    say = progress or (lambda _step, _steps, _label: None)
     started = time.perf_counter()
+    upto = _latest_mark()
+    say(1, steps, "aggregating orders, costs and contact time")
     computed = compute(as_of)
+    if note is not None and computed.read_processes:
+        note(f"read in {computed.read_processes} child processes and this one")
+    elif note is not None and computed.read_connections > 1:
+        note(f"read on {computed.read_connections} connections at once")
+    step = 1
     if with_prediction:
+        step += 1
+        say(step, steps, "fitting BG/NBD and Gamma-Gamma")
         predict(computed)
-    return store_snapshot(computed, actor=actor, started=started)
+    step += 1
+    say(step, steps, f"writing {computed.account_ids.size} rows")
+    run = _store_snapshot(computed, actor=actor, started=started, marks_upto=upto)
+    for follow in recompute_steps():
+        step += 1
+        say(step, steps, follow.label)
+        follow.run(computed.as_of)
+    say(steps, steps, "done")
+    return run
 
 
-def store_snapshot(computed: Computed, *, actor=None, started: float) -> MetricsRun:
-    """Replace every snapshot row with ``computed`` and record the run, in one transaction."""
+def _store_snapshot(
+    computed: Computed, *, actor: User | None, started: float, marks_upto: int
+) -> MetricsRun:
+    """Replace every snapshot row with ``computed``, record the run and clear the pending
+    marks up to ``marks_upto``, in one transaction."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # The snapshot is derived data: should the server crash in the instant after
@@ -246,32 +313,70 @@ def store_snapshot(computed: Computed, *, actor=None, started: float) -> Metrics
             prediction=computed.prediction,
         )
         _write(computed, run.pk, replace_all=True)
+        PendingRefresh.objects.filter(id__lte=marks_upto).delete()
         pause_here("recompute.written")  # crash tests kill the process here
         elapsed = time.perf_counter() - started
         MetricsRun.objects.filter(pk=run.pk).update(
             seconds=elapsed - computed.fit_seconds, fit_seconds=computed.fit_seconds
         )
-        if actor is not None:
-            audit_log(
-                actor=actor, action="metrics.recompute", obj=run, extra={"accounts": run.accounts}
-            )
+        audit_log(
+            actor=actor, action="metrics.recompute", obj=run, extra={"accounts": run.accounts}
+        )
     run.refresh_from_db()
     return run
 
 
+@writer(audit=False, accounts=False)
+def metrics_mark_pending(account_ids: list[int]) -> None:
+    """Mark ``account_ids`` as changed since their snapshot rows were computed (the
+    "accounts changed" listener, after the change committed). One row per account and
+    change; a refresh deletes the marks it covered."""
+    rows = [PendingRefresh(account_id=int(pk)) for pk in sorted(set(account_ids))]
+    if rows:  # (no nothing_to_write(): it would excuse the writer that called the hook)
+        PendingRefresh.objects.bulk_create(rows, batch_size=2000)
+
+
+@writer(audit=False, accounts=False)
 def metrics_refresh_accounts(account_ids: list[int], *, as_of: date | None = None) -> int:
-    """Refresh the snapshot rows of ``account_ids`` against the latest full run.
+    """Refresh the snapshot rows of ``account_ids`` and of every account with a pending
+    mark, scored against the latest full run, and clear the marks that were there when
+    it began. Returns how many accounts it refreshed.
 
     Falls back to a full recompute when there is no run yet or the list is long.
     """
+    upto = _latest_mark()
+    marked = set(PendingRefresh.objects.filter(id__lte=upto).values_list("account_id", flat=True))
+    wanted = sorted(marked | {int(pk) for pk in account_ids})
+    if not wanted:
+        return 0
     run = MetricsRun.objects.order_by("-computed_at", "-id").first()
-    if run is None or len(account_ids) > FULL_RECOMPUTE_ABOVE:
+    if run is None or len(wanted) > FULL_RECOMPUTE_ABOVE:
         return metrics_recompute(as_of=as_of).accounts
-    computed = compute(as_of or timezone.localdate(), sorted(set(account_ids)), run_stats=run.stats)
+    computed = compute(as_of or timezone.localdate(), wanted, run_stats=run.stats)
     predict(computed, params=run.prediction)
+    with transaction.atomic():
+        _write(computed, run.pk, replace_all=False)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            PendingRefresh.objects.filter(account_id__in=chunk, id__lte=upto).delete()
+    return int(computed.account_ids.size)
+
+
+@writer(audit=False, accounts=False)
+def metrics_store_rows(computed: Computed) -> int:
+    """Write the rows of ``computed`` (some accounts, computed against the latest run)
+    over theirs in the snapshot; the figure check's repair. Returns the rows written."""
+    run = MetricsRun.objects.order_by("-computed_at", "-id").first()
+    if run is None or not computed.account_ids.size:
+        return 0
     with transaction.atomic():
         _write(computed, run.pk, replace_all=False)
     return int(computed.account_ids.size)
 
 
-__all__ = ["metrics_recompute", "metrics_refresh_accounts", "store_snapshot"]
+__all__ = [
+    "metrics_mark_pending",
+    "metrics_recompute",
+    "metrics_refresh_accounts",
+    "metrics_store_rows",
+]

@@ -1,15 +1,17 @@
-"""`relatiebeheer recompute` — rebuild the metric snapshot for every account."""
+"""`relatiebeheer recompute` — rebuild the metric snapshot for every account, then what
+follows it (the dashboard's period figures): ``value.services.metrics_recompute``."""
 
-import time
 from datetime import date
 
 from relatiebeheer.ops.commands import ActorCommand
-from relatiebeheer.value.compute import compute, predict
-from relatiebeheer.value.services import store_snapshot
+from relatiebeheer.value.services import metrics_recompute
 
 
 class Command(ActorCommand):
-    help = "Recompute customer value, CLV, RFM, pyramid and predictions for all accounts."
+    help = (
+        "Recompute customer value, CLV, RFM, pyramid and predictions for all accounts, "
+        "and the dashboard's period figures."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -18,20 +20,13 @@ class Command(ActorCommand):
         parser.add_argument("--no-prediction", action="store_true", help="Skip the BG/NBD fit.")
 
     def handle(self, *args, as_of, no_prediction, **options):
-        steps = 3 if no_prediction else 4
-        started = time.perf_counter()
-        self._progress(1, steps, "aggregating orders, costs and contact time")
-        computed = compute(as_of)
-        if computed.read_processes:
-            self.stdout.write(f"  read in {computed.read_processes} child processes and this one")
-        elif computed.read_connections > 1:
-            self.stdout.write(f"  read on {computed.read_connections} connections at once")
-        if not no_prediction:
-            self._progress(2, steps, "fitting BG/NBD and Gamma-Gamma")
-            predict(computed)
-        self._progress(steps - 1, steps, f"writing {computed.account_ids.size} rows")
-        run = store_snapshot(computed, actor=self.actor, started=started)
-        self._progress(steps, steps, "done")
+        run = metrics_recompute(
+            actor=self.actor,
+            as_of=as_of,
+            with_prediction=not no_prediction,
+            progress=self._progress,
+            note=lambda text: self.stdout.write(f"  {text}"),
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"{run.accounts} accounts as of {run.as_of}: {run.seconds:.2f} s SQL and scoring, "

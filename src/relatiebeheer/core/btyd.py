@@ -211,9 +211,16 @@ class CustomerSummary:
 
 
 def _as_day(value: dt.date | str | np.datetime64) -> int:
+    if isinstance(value, np.datetime64):
+        return int(value.astype("datetime64[D]").astype(np.int64))
     if isinstance(value, dt.datetime):
         value = value.date()
     return int(np.datetime64(value, "D").astype(np.int64))
+
+
+def _weighted_counts(index: NDArray[Any], weights: NDArray[Any], size: int) -> NDArray[np.float64]:
+    """``np.bincount`` with weights: float sums per index (its stubs say integers)."""
+    return np.bincount(index, weights=weights, minlength=size).astype(np.float64, copy=False)
 
 
 def _factorize(ids: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
@@ -440,7 +447,7 @@ def _patterns(
     # One integer key per (x, t_x, T) combination: aggregate identical customers.
     key = (xi.ravel().astype(np.int64) * txv.size + txi.ravel()) * tv.size + ti.ravel()
     keys, inverse = np.unique(key, return_inverse=True)
-    weight = np.bincount(inverse.ravel(), weights=w, minlength=keys.size)
+    weight = _weighted_counts(inverse.ravel(), w, keys.size)
     ti_k = keys % tv.size
     txi_k = (keys // tv.size) % txv.size
     xi_k = keys // (tv.size * txv.size)
@@ -449,7 +456,7 @@ def _patterns(
         weight=weight,
         x_values=xv,
         x_index=xi_k,
-        x_weight=np.bincount(xi_k, weights=weight, minlength=xv.size),
+        x_weight=_weighted_counts(xi_k, weight, xv.size),
         tx_values=txv,
         tx_index=txi_k,
         T_values=tv,
@@ -504,7 +511,7 @@ def _bgnbd_ll_grad(
     ws2 = w * s2
     ws3 = w - ws2
     ll = _dot(wx, a1_v) + _dot(w, mix)
-    s2_by_x = np.bincount(ix, weights=ws2, minlength=xv.size)
+    s2_by_x = _weighted_counts(ix, ws2, xv.size)
     s3_by_x = wx - s2_by_x
     grad = np.array(
         [
@@ -961,7 +968,7 @@ def _gg_data(frequency: ArrayLike, monetary_value: ArrayLike, weights: ArrayLike
         mx=m * x,
         wx=wx,
         x_values=xv,
-        x_weight=np.bincount(ix.ravel(), weights=w, minlength=xv.size),
+        x_weight=_weighted_counts(ix.ravel(), w, xv.size),
         n=float(w.sum()),
         sum_log_m=_dot(w, log_m),
         sum_x_log_m=_dot(wx, log_m),

@@ -824,14 +824,15 @@ def fold_ledger(entries: Iterable[LedgerEntry]) -> LedgerState:
         else:  # REVERSE
             points = -entry.points
             credited = lot.credited + (entry.amount or ZERO)
-            if lot.amount is None or lot.amount <= 0 or credited > lot.amount:
+            amount = lot.amount
+            if amount is None or amount <= 0 or credited > amount:
                 raise LedgerError("bad_reversal", f"reversal {entry.key!r} credits too much")
             own = min(points, lot.remaining)
             rest = points - own
             lot = replace(
                 lot, remaining=lot.remaining - own, reversed=lot.reversed + own, credited=credited
             )
-            if lot.reversed + lot.recovered + rest > _pro_rata(lot.earned, credited, lot.amount):
+            if lot.reversed + lot.recovered + rest > _pro_rata(lot.earned, credited, amount):
                 raise LedgerError("over_reversal", f"reversal {entry.key!r} exceeds the pro rata")
             if rest > lot.redeemed - lot.recovered:
                 raise LedgerError("over_reversal", f"reversal {entry.key!r} takes too much")

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from relatiebeheer.common.errors import VersionConflict
-from relatiebeheer.loyalty import services
 from relatiebeheer.loyalty.models import BonusBracket, LoyaltySettings, Programme
+from relatiebeheer.loyalty.programme import services
 
 from ..factories import UserFactory
 

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from relatiebeheer.loyalty.engine import evaluate_programme
+from relatiebeheer.loyalty.bulk import evaluate
 from relatiebeheer.loyalty.models import TierChange, TierStatus
+from relatiebeheer.loyalty.programme.bulk import evaluate_programme
 
 from .conftest import order
 
@@ -154,7 +155,7 @@ def test_evaluation_matches_the_core_day_after_day(owner, history, days, rolling
 
 
 def test_11999_99_is_not_gold_and_one_cent_more_is_shown(gold_card, make_account):
-    from relatiebeheer.loyalty.engine import live_status
+    from relatiebeheer.loyalty.programme.engine import live_status
 
     account = make_account()
     order(account, date(2025, 3, 1), "11999.99")
@@ -246,6 +247,9 @@ def test_a_changed_order_marks_the_account_and_its_since_is_read_again(
     report = evaluate_programme(gold_card, as_of=date(2025, 6, 1))
     assert report.history_members == 1
     assert status(gold_card, account).since == placed.date
+    # One programme alone keeps the mark: the scorecards have not been refreshed yet.
+    assert PendingEvaluation.objects.filter(account_id=account.pk).exists()
+    evaluate(as_of=date(2025, 6, 1))
     assert not PendingEvaluation.objects.exists()
 
 

@@ -73,12 +73,8 @@ def test_each_driver_shows_what_it_is_made_of_and_the_index_is_weighed(account, 
 
 def test_scorecards_are_stored_when_they_change_and_falling_accounts_are_listed(owner, account):
     TrustJudgement.objects.create(account=account, trust=4, judged_on=TODAY - timedelta(days=120))
-    assert (
-        bulk.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 1
-    )
-    assert (
-        bulk.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 0
-    )
+    assert bulk.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 1
+    assert bulk.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 0
     TrustJudgement.objects.create(account=account, trust=1, judged_on=TODAY - timedelta(days=2))
     bulk.store_scorecards(as_of=TODAY, account_ids=[account.pk])
     assert list(DriverScore.objects.filter(account=account).values_list("index", flat=True)) == [

@@ -132,7 +132,9 @@ def test_a_retried_redemption_with_its_key_redeems_once(owner, account, savings)
     order(account, date(2026, 2, 1), "500.00")
     bulk.points_sync(savings, as_of=TODAY)
     for _ in range(3):
-        services.points_redeem(actor=owner, account=account, programme=savings, points=200, key="x1")
+        services.points_redeem(
+            actor=owner, account=account, programme=savings, points=200, key="x1"
+        )
     _pa, state = consistent(savings, account)
     assert state.balance == 300
 

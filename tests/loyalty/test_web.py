@@ -97,7 +97,9 @@ def test_rapport_trust_and_competitor_notes(web_as, owner, setup):
     client = web_as(owner)
     a = setup["account"]
     assert (
-        client.post(f"/loyalty/contacts/{setup['buyer'].pk}/rapport/", {"rapport": "yes"}).status_code
+        client.post(
+            f"/loyalty/contacts/{setup['buyer'].pk}/rapport/", {"rapport": "yes"}
+        ).status_code
         == 302
     )
     assert m.Rapport.objects.get().rapport is True

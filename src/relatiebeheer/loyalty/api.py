@@ -2,7 +2,6 @@
 programme, campaigns) mounted on one router, plus one account's loyalty summary.
 Thin: the services and selectors do the work."""
 
-
 import datetime as dt
 from decimal import Decimal
 

@@ -1,7 +1,6 @@
 """What the loyalty API's rooms share: the router class, lookups of the records a request
 names, and the schemas more than one room answers with."""
 
-
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
@@ -66,7 +65,7 @@ def programme_or_422(pk: int, field: str = "programme_id") -> Programme:
     return programme
 
 
-class AccountQuery(Schema):
+class LoyaltyAccountQuery(Schema):
     account: Id | None = None
 
 

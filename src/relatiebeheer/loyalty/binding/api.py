@@ -1,7 +1,6 @@
 """API of binding: the binding matrix, binding activities, wishes, rapport judgements,
 events and invitations."""
 
-
 import datetime as dt
 from decimal import Decimal
 from typing import Literal
@@ -25,7 +24,7 @@ from relatiebeheer.api.types import (
 )
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.loyalty.api_common import (
-    AccountQuery,
+    LoyaltyAccountQuery,
     GapOut,
     LoyaltyRouter,
     account_or_422,
@@ -273,7 +272,7 @@ register(Wish, WishOut)
     summary="The register of wishes and buying behaviour",
 )
 @paginate(Pagination)
-def list_wishes(request: HttpRequest, filters: Query[AccountQuery]):
+def list_wishes(request: HttpRequest, filters: Query[LoyaltyAccountQuery]):
     return selectors.wish_list(actor=request.auth, account_id=filters.account)
 
 

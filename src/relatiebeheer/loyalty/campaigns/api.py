@@ -1,6 +1,5 @@
 """API of loyalty campaigns: drafts, launch and result."""
 
-
 import datetime as dt
 from decimal import Decimal
 from typing import Literal

@@ -1,7 +1,6 @@
 """API of the loyalty drivers: the index settings, an account's drivers and trend,
 competitor notes, trust judgements and the falling list."""
 
-
 import datetime as dt
 from decimal import Decimal
 from typing import Literal
@@ -22,7 +21,7 @@ from relatiebeheer.api.types import (
     sent_fields,
 )
 from relatiebeheer.loyalty.api_common import (
-    AccountQuery,
+    LoyaltyAccountQuery,
     LoyaltyRouter,
     ScoreOut,
     account_or_422,
@@ -35,7 +34,7 @@ from .models import DRIVERS, CompetitorNote, LoyaltySettings, TrustLevel
 router = LoyaltyRouter()
 
 Score5 = Literal[1, 2, 3, 4, 5]
-TrustScore = Literal[tuple(TrustLevel.values)]  # type: ignore[valid-type]
+TrustScore = Literal[tuple(sorted(TrustLevel.values))]  # type: ignore[valid-type]
 
 
 class SettingsSchema(Schema):
@@ -166,7 +165,7 @@ register(CompetitorNote, NoteOut)
     summary="Competitors the accounts also buy from, and how we compare",
 )
 @paginate(Pagination)
-def list_notes(request: HttpRequest, filters: Query[AccountQuery]):
+def list_notes(request: HttpRequest, filters: Query[LoyaltyAccountQuery]):
     return selectors.note_list(actor=request.auth, account_id=filters.account)
 
 
@@ -226,7 +225,7 @@ class JudgementOut(Schema):
     summary="The account managers' judgements of trust",
 )
 @paginate(Pagination)
-def list_judgements(request: HttpRequest, filters: Query[AccountQuery]):
+def list_judgements(request: HttpRequest, filters: Query[LoyaltyAccountQuery]):
     return selectors.judgement_list(actor=request.auth, account_id=filters.account)
 
 

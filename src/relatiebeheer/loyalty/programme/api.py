@@ -1,7 +1,6 @@
 """API of the loyalty programme: programmes, tier statuses and the tier overview, an
 account's points ledger and redemptions, customer cards."""
 
-
 import datetime as dt
 from decimal import Decimal
 from typing import Literal

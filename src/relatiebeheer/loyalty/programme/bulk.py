@@ -114,6 +114,7 @@ def points_sync(
     as_of: date,
     account_ids: list[int] | None = None,
     since: date | None = None,
+    actor: User | None = None,
 ) -> dict[str, int]:
     """Bring the ledger in line with the orders: earn, confirm, reverse, expire.
 
@@ -125,7 +126,7 @@ def points_sync(
     """
     counts = ledger.sync(programme, as_of=as_of, account_ids=account_ids, since=since)
     if any(counts.values()):
-        audit_log(actor=None, action="points.sync", obj=programme, extra=dict(counts))
+        audit_log(actor=actor, action="points.sync", obj=programme, extra=dict(counts))
     else:
         writers.nothing_to_write()
     return counts

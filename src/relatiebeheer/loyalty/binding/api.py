@@ -24,8 +24,8 @@ from relatiebeheer.api.types import (
 )
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.loyalty.api_common import (
-    LoyaltyAccountQuery,
     GapOut,
+    LoyaltyAccountQuery,
     LoyaltyRouter,
     account_or_422,
     contact_or_422,

@@ -125,7 +125,7 @@ def _check_binding(activity: BindingActivity, account: Account) -> None:
                 _("This kind of activity belongs to the %(level)s level.")
                 % {"level": Level(natural).label}
             ]
-    if activity.contact_id and activity.contact.account_id != account.pk:
+    if activity.contact is not None and activity.contact.account_id != account.pk:
         errors["contact"] = [_("The contact belongs to another account.")]
     if activity.status == BindingActivity.Status.DONE and activity.done_on is None:
         activity.done_on = timezone.localdate()
@@ -174,7 +174,7 @@ def _log_done(
                 "notes": activity.notes,
                 "satisfaction": satisfaction,
             },
-            contacts=[activity.contact] if activity.contact_id else [],
+            contacts=[activity.contact] if activity.contact is not None else [],
         )
         activity.interaction = moment
     if activity.cost:

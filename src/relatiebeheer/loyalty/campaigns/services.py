@@ -9,7 +9,7 @@ they declare ``accounts=False``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -114,12 +114,14 @@ def campaign_launch(*, actor: User, campaign: Campaign, version: int) -> Campaig
     ids = list(target_accounts(actor=actor, campaign=campaign).values_list("pk", flat=True))
     if not ids:
         raise InvalidInput({"selection": [_("The selection holds no accounts.")]})
-    if campaign.single_account:
-        target, control = ids, []
-    else:
-        target, control = stats.split_control_group(
+    target: list[int] = ids
+    control: list[int] = []
+    if not campaign.single_account:
+        held_in, held_out = stats.split_control_group(
             sorted(ids), campaign.control_fraction, seed=f"campaign:{campaign.pk}"
         )
+        # The ids go in as ints and come out as they went in.
+        target, control = cast(list[int], held_in), cast(list[int], held_out)
         if len(target) < 2 or len(control) < 2:
             raise InvalidInput(
                 {

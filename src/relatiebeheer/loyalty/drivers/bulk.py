@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,7 +77,7 @@ def store_scorecards(
                     continue
                 if previous is not None and tuple(getattr(previous, f) for f in FIGURES) == values:
                     continue
-                fields = dict(zip(FIGURES, values, strict=True))
+                fields: dict[str, Any] = dict(zip(FIGURES, values, strict=True))
                 fields.update(parts=card.parts(), weights=card.weights)
                 if previous is not None and previous.as_of == as_of:
                     for name, value in fields.items():

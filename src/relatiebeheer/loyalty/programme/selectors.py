@@ -123,11 +123,11 @@ def tier_overview(*, actor: User, programme: Programme) -> dict[str, Any]:
         .order_by("needed_for_next", "account_id")[:15]
     )
     lowest = programme.tiers.order_by("rank").first()
-    reaching: list[AccountMetrics] = []
+    reaching: list[dict[str, Any]] = []
     if lowest is not None and programme.level == Programme.MemberLevel.ACCOUNT:
         if programme.period == Programme.Period.CALENDAR_YEAR:
             holders = statuses.values("account_id")
-            reaching = list(
+            closest_metrics = list(
                 AccountMetrics.objects.filter(
                     account__in=Account.objects.visible_to(actor).filter(archived=False),
                     revenue_this_year__lt=lowest.threshold,
@@ -137,12 +137,14 @@ def tier_overview(*, actor: User, programme: Programme) -> dict[str, Any]:
                 .select_related("account")
                 .order_by("-revenue_this_year", "account_id")[:15]
             )
+            reaching = [
+                {"metrics": m, "needed": lowest.threshold - m.revenue_this_year}
+                for m in closest_metrics
+            ]
     return {
         "tiers": tiers,
         "closest": closest,
-        "reaching": [
-            {"metrics": m, "needed": lowest.threshold - m.revenue_this_year} for m in reaching
-        ],
+        "reaching": reaching,
         "lowest": lowest,
         "total": sum(counts.values()),
     }

@@ -123,9 +123,15 @@ def _bump(programme: Programme) -> None:
     _reevaluate_after_commit(programme)
 
 
+def _numbering(programme: Programme) -> rules.CardNumbering:
+    return rules.CardNumbering(
+        prefix=programme.card_prefix, scheme=rules.CardScheme(programme.card_scheme)
+    )
+
+
 def _check_programme(programme: Programme) -> None:
     try:
-        rules.CardNumbering(prefix=programme.card_prefix, scheme=programme.card_scheme)
+        _numbering(programme)
     except rules.LoyaltyError as exc:
         raise InvalidInput({"card_prefix": [_("A prefix of at most 6 digits.")]}) from exc
 
@@ -137,7 +143,7 @@ def _check_rules(programme: Programme) -> None:
         try:
             rules.TierProgramme(
                 tuple(rules.Tier(t.name, t.threshold, t.rank) for t in tiers),
-                period=programme.period,
+                period=rules.QualificationPeriod(programme.period),
                 grace_days=programme.grace_days,
             )
         except rules.LoyaltyError as exc:
@@ -416,7 +422,7 @@ def _issue(
     replaces: Card | None,
 ) -> Card:
     """The programme's next sequence number plus a check digit, under its row lock."""
-    numbering = rules.CardNumbering(prefix=programme.card_prefix, scheme=programme.card_scheme)
+    numbering = _numbering(programme)
     with transaction.atomic():
         locked = writers.lock(Programme.objects.filter(pk=programme.pk))[0]
         sequence = locked.next_card_sequence

@@ -35,7 +35,10 @@ def index(request):
     gaps = []
     for level, label in Level.choices:
         recent = BindingActivity.objects.filter(
-            account=OuterRef("pk"), level=level, status="done", done_on__gte=since
+            account=OuterRef("pk"),
+            level=level,
+            status=BindingActivity.Status.DONE,
+            done_on__gte=since,
         )
         qs = customers.filter(~Exists(recent))
         gaps.append(

@@ -119,7 +119,7 @@ class BindingIn(BindingFields):
     account_id: Id
     kind: KindName
     title: RequiredText(200)
-    status: ActivityStatus = "done"
+    status: ActivityStatus = BindingActivity.Status.DONE.value
     channel: ChannelName | None = None
 
 

@@ -37,7 +37,7 @@ def account(request, account_pk: int):
             "wishes": list(account.wishes.order_by("aspect", "id")),
             "behaviour": selectors.buying_behaviour(account, today=today),
             "binding_form": BindingForm(
-                account=account, initial={"status": "done", "done_on": today}
+                account=account, initial={"status": BindingActivity.Status.DONE, "done_on": today}
             ),
             "wish_form": WishForm(),
             "rapport_form": RapportForm(),
@@ -54,7 +54,7 @@ def binding_create(request, account_pk: int):
     form = BindingForm(
         request.POST or None,
         account=account,
-        initial={"status": "done", "done_on": timezone.localdate()},
+        initial={"status": BindingActivity.Status.DONE, "done_on": timezone.localdate()},
     )
     if request.method == "POST" and form.is_valid():
         data = form.changes()

@@ -127,8 +127,8 @@ def campaign_result(campaign: Campaign, *, today: date | None = None) -> Campaig
     target = [a for a, g in members if g == CampaignMember.Group.TARGET]
     control = [a for a, g in members if g == CampaignMember.Group.CONTROL]
     result.target_n, result.control_n = len(target), len(control)
-    t_rows = _per_account(campaign, "target", campaign.starts_on, end)
-    c_rows = _per_account(campaign, "control", campaign.starts_on, end)
+    t_rows = _per_account(campaign, CampaignMember.Group.TARGET, campaign.starts_on, end)
+    c_rows = _per_account(campaign, CampaignMember.Group.CONTROL, campaign.starts_on, end)
     t_rev = [t_rows.get(a, (Decimal(0), 0))[0] for a in target]
     c_rev = [c_rows.get(a, (Decimal(0), 0))[0] for a in control]
     t_ord = [t_rows.get(a, (Decimal(0), 0))[1] for a in target]
@@ -178,8 +178,8 @@ def _cumulative(campaign: Campaign, end: date, n_target: int, n_control: int) ->
     labels = [(campaign.starts_on + timedelta(days=7 * w)).isoformat() for w in range(weeks)]
     datasets = []
     for group, label, n in (
-        ("target", _("Target group"), n_target),
-        ("control", _("Control group"), n_control),
+        (CampaignMember.Group.TARGET, _("Target group"), n_target),
+        (CampaignMember.Group.CONTROL, _("Control group"), n_control),
     ):
         per_day = dict(
             Order.objects.filter(

@@ -103,9 +103,11 @@ class TierForm(ServiceModelForm):
     def setup(self) -> None:
         if self.instance.pk:
             benefits = list(self.instance.benefits.all())
-            self.fields["benefit_kinds"].initial = [b.kind for b in benefits if b.kind != "other"]
+            self.fields["benefit_kinds"].initial = [
+                b.kind for b in benefits if b.kind != Benefit.Kind.OTHER
+            ]
             self.fields["other_benefits"].initial = "\n".join(
-                b.description for b in benefits if b.kind == "other"
+                b.description for b in benefits if b.kind == Benefit.Kind.OTHER
             )
         self.style_fields()
 
@@ -115,7 +117,7 @@ class TierForm(ServiceModelForm):
         ]
         for line in (self.cleaned_data.get("other_benefits") or "").splitlines():
             if line.strip():
-                items.append({"kind": "other", "description": line.strip()[:200]})
+                items.append({"kind": Benefit.Kind.OTHER, "description": line.strip()[:200]})
         return items
 
 

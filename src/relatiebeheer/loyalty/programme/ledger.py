@@ -38,6 +38,20 @@ from relatiebeheer.sales.models import Order, OrderLine
 
 from .models import LedgerEntry, PointsAccount, Programme, Reward
 
+# The keys of the ledger entries this module books (unique per points account). The core
+# makes the keys of confirmations, expiries and redemptions from the earn they concern.
+ORDER = "order:"  # an order's earn: order:<order id>
+CREDIT = "credit:"  # a credit note's reversal: credit:<credit note id>
+CANCEL = "cancel:"  # a cancelled order's reversal: cancel:order:<order id>
+DELETED = "deleted:"  # a deleted order's reversal: deleted:order:<order id>
+
+
+def order_key(order_id: int) -> str:
+    return f"{ORDER}{order_id}"
+
+
+EARN = LedgerEntry.Kind.EARN.value
+
 CONFIRMED = {
     Programme.ConfirmOn.DELIVERED: {Order.Status.DELIVERED, Order.Status.PAID},
     Programme.ConfirmOn.PAID: {Order.Status.PAID},
@@ -324,7 +338,7 @@ def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
             on, expires = expiry[day]
             entries.append(
                 (
-                    pa_id, "earn", f"order:{order_id}", points, on, "", expires, pending,
+                    pa_id, EARN, order_key(order_id), points, on, "", expires, pending,
                     int(revenue * 100), order_id, "", now,
                 )
             )  # fmt: skip
@@ -414,30 +428,30 @@ def _reverse(programme, as_of, account_ids, counts) -> None:
             revenue__lt=0,
         )
         .exclude(status=Order.Status.CANCELLED)
-        .exclude(pk__in=reversed_keys.filter(key__startswith="credit:").values("order_id"))
+        .exclude(pk__in=reversed_keys.filter(key__startswith=CREDIT).values("order_id"))
         .values_list("account_id", "pk", "credit_of_id", "revenue", "date")
     )
     for account_id, pk, original, revenue, day in notes:
-        work.append((account_id, f"credit:{pk}", f"order:{original}", -revenue, day, pk))
+        work.append((account_id, f"{CREDIT}{pk}", order_key(original), -revenue, day, pk))
     # Cancelled orders that had earned.
     cancelled = (
         earned.filter(order_id__in=Order.objects.filter(status=Order.Status.CANCELLED).values("pk"))
-        .exclude(order_id__in=reversed_keys.filter(key__startswith="cancel:").values("order_id"))
+        .exclude(order_id__in=reversed_keys.filter(key__startswith=CANCEL).values("order_id"))
         .values_list("points_account__account_id", "order_id")
     )
     for account_id, order_id in cancelled:
         work.append(
-            (account_id, f"cancel:order:{order_id}", f"order:{order_id}", None, as_of, order_id)
+            (account_id, CANCEL + order_key(order_id), order_key(order_id), None, as_of, order_id)
         )
     # Orders deleted after they earned.
     gone = (
         earned.exclude(order_id__in=Order.objects.values("pk"))
-        .exclude(order_id__in=reversed_keys.filter(key__startswith="deleted:").values("order_id"))
+        .exclude(order_id__in=reversed_keys.filter(key__startswith=DELETED).values("order_id"))
         .values_list("points_account__account_id", "order_id")
     )
     for account_id, order_id in gone:
         work.append(
-            (account_id, f"deleted:order:{order_id}", f"order:{order_id}", None, as_of, order_id)
+            (account_id, DELETED + order_key(order_id), order_key(order_id), None, as_of, order_id)
         )
     by_account: dict[int, list] = defaultdict(list)
     for item in work:
@@ -521,7 +535,7 @@ def earn_one(programme: Programme, order: Order, context: EarnContext | None) ->
     )
     pending = order.status not in context.confirmed
     expires = expiry_for(programme, order.date)
-    key = f"order:{order.pk}"
+    key = order_key(order.pk)
     # Inside the caller's transaction no savepoint is needed: a failure fails it all.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Serialised with the bulk earner (which relies on its anti-join staying true);
@@ -531,7 +545,7 @@ def earn_one(programme: Programme, order: Order, context: EarnContext | None) ->
         cursor.execute(
             earn_sql("insert"),
             [
-                pa_id, "earn", key, earned, adapt(order.date), "", adapt(expires), pending,
+                pa_id, EARN, key, earned, adapt(order.date), "", adapt(expires), pending,
                 int(order.revenue * 100), order.pk, "", adapt(timezone.now()),
             ],
         )  # fmt: skip

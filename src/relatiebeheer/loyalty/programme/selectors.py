@@ -110,7 +110,8 @@ def account_programmes(account: Account, *, today: date | None = None) -> list[P
 
 def tier_overview(*, actor: User, programme: Programme) -> dict[str, Any]:
     """Accounts per tier (of those the actor sees) and the accounts closest to the next
-    tier, from the last evaluation."""
+    tier, from the last evaluation; ``recalculating``: the programme's rules changed
+    since (its statuses carry an older version) and the evaluation has not run yet."""
     statuses = TierStatus.objects.visible_to(actor).filter(programme=programme)
     counts = dict(statuses.values("tier_id").annotate(n=Count("pk")).values_list("tier_id", "n"))
     tiers = [
@@ -147,6 +148,7 @@ def tier_overview(*, actor: User, programme: Programme) -> dict[str, Any]:
         "reaching": reaching,
         "lowest": lowest,
         "total": sum(counts.values()),
+        "recalculating": statuses.exclude(config_version=programme.version).exists(),
     }
 
 

@@ -151,7 +151,7 @@ def measure(options: dict) -> dict:
         points_enabled=True,
     )  # fmt: skip
     started = time.perf_counter()
-    bulk = bulk.points_sync(savings, as_of=as_of, account_ids=None, since=as_of)
+    in_bulk = bulk.points_sync(savings, as_of=as_of, account_ids=None, since=as_of)
     bulk_seconds = time.perf_counter() - started
     single = Programme.objects.create(
         code="bench-points-single", name="Los", starts_on=as_of - timedelta(days=30),
@@ -200,9 +200,9 @@ def measure(options: dict) -> dict:
             for name, (s, r) in extra.items()
         },
         "ledger": {
-            "bulk_postings": bulk["earn_postings"],
+            "bulk_postings": in_bulk["earn_postings"],
             "bulk_seconds": round(bulk_seconds, 3),
-            "bulk_per_second": round(bulk["earn_postings"] / bulk_seconds)
+            "bulk_per_second": round(in_bulk["earn_postings"] / bulk_seconds)
             if bulk_seconds
             else None,
             "single_postings": booked,

@@ -35,6 +35,7 @@ from relatiebeheer.common import writers
 from relatiebeheer.core import loyalty_rules as rules
 from relatiebeheer.loyalty.campaigns.models import Campaign, CampaignMember
 from relatiebeheer.sales.models import Order, OrderLine
+from relatiebeheer.users.models import User
 
 from .models import LedgerEntry, PointsAccount, Programme, Reward
 
@@ -250,7 +251,7 @@ def earn_sql(name: str) -> str:
     ledger, accounts = q(LedgerEntry._meta.db_table), q(PointsAccount._meta.db_table)
     columns = [
         "points_account_id", "kind", "key", "points", "on", "source", "expires_on",
-        "pending", "amount_cents", "order_id", "note", "created_at",
+        "pending", "amount_cents", "order_id", "note", "created_at", "created_by_id",
     ]  # fmt: skip
     statements = {  # identifiers from the models' _meta, values always as parameters
         "insert": (
@@ -339,7 +340,7 @@ def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
             entries.append(
                 (
                     pa_id, EARN, order_key(order_id), points, on, "", expires, pending,
-                    int(revenue * 100), order_id, "", now,
+                    int(revenue * 100), order_id, "", now, None,
                 )
             )  # fmt: skip
             totals[pa_id][0] += points
@@ -506,7 +507,9 @@ def _expire(programme, as_of, since, counts) -> None:
 # --------------------------------------------------------------------------- entry points
 
 
-def earn_one(programme: Programme, order: Order, context: EarnContext | None) -> Posting | None:
+def earn_one(
+    programme: Programme, order: Order, context: EarnContext | None, *, actor: User | None = None
+) -> Posting | None:
     """Book one order's points; ``None`` when it does not earn or earned before.
 
     One transaction (or the caller's) with an ``INSERT … ON CONFLICT DO NOTHING`` on the
@@ -547,6 +550,7 @@ def earn_one(programme: Programme, order: Order, context: EarnContext | None) ->
             [
                 pa_id, EARN, key, earned, adapt(order.date), "", adapt(expires), pending,
                 int(order.revenue * 100), order.pk, "", adapt(timezone.now()),
+                actor.pk if actor is not None else None,
             ],
         )  # fmt: skip
         row = cursor.fetchone()

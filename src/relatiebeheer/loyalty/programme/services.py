@@ -17,7 +17,9 @@ own pages compute its tier live and show the new rules at once.
 
 *Cards and redemptions* change an account's data and fire the hook for it. Earning
 (:func:`points_earn`) books points the orders already determine — loyalty's own derived
-figure, like the evaluation that books them in bulk — and declares ``accounts=False``.
+figure, like the evaluation that books them in bulk — and declares ``accounts=False``;
+it writes no audit row either: the order it books from was audited by its own writer,
+and the append-only ledger entry (with its source, time and author) is the record.
 """
 
 from __future__ import annotations
@@ -564,7 +566,7 @@ def points_redeem(
     return entry
 
 
-@writer(accounts=False, locks=("loyalty.programme",))
+@writer(audit=False, accounts=False, locks=("loyalty.programme",))
 def points_earn(
     programme: Programme,
     order: Order,
@@ -580,15 +582,7 @@ def points_earn(
     posting, or ``None`` when the order does not earn (credit note, cancelled, before the
     programme, or booked already).
     """
-    with transaction.atomic(savepoint=False):
-        posting = ledger.earn_one(programme, order, context)
-        if posting is None:
-            writers.nothing_to_write()
-            return None
-        audit_log(
-            actor=actor,
-            action="points.earn",
-            account_id=order.account_id,
-            extra={"order_id": order.pk, "points": posting.points, "programme_id": programme.pk},
-        )
+    posting = ledger.earn_one(programme, order, context, actor=actor)
+    if posting is None:
+        writers.nothing_to_write()
     return posting

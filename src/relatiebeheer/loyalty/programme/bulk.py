@@ -107,7 +107,7 @@ def evaluate_programme(
     return report
 
 
-@writer(accounts=False, bulk=True)
+@writer(accounts=False, bulk=True, locks=("loyalty.programme",))
 def points_sync(
     programme: Programme,
     *,

@@ -541,10 +541,13 @@ def earn_one(
     key = order_key(order.pk)
     # Inside the caller's transaction no savepoint is needed: a failure fails it all.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # Serialised with the bulk earner (which relies on its anti-join staying true);
-        # SQLite's IMMEDIATE transaction serialises writers already.
-        writers.lock(Programme.objects.filter(pk=programme.pk))
+        # Serialised with the bulk earner (which relies on its anti-join staying true) by
+        # the programme's row; the points account's row is locked as every posting to it
+        # is. One prepared statement each: a compiled queryset per posting costs more than
+        # the posting (SQLite's IMMEDIATE transaction serialises writers already).
+        writers.lock_one(Programme, programme.pk)
         pa_id = context.points_account_id(order.account_id)
+        writers.lock_one(PointsAccount, pa_id)
         cursor.execute(
             earn_sql("insert"),
             [

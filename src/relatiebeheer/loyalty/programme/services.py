@@ -566,7 +566,7 @@ def points_redeem(
     return entry
 
 
-@writer(audit=False, accounts=False, locks=("loyalty.programme",))
+@writer(audit=False, accounts=False, locks=("loyalty.programme", "loyalty.pointsaccount"))
 def points_earn(
     programme: Programme,
     order: Order,
@@ -577,7 +577,7 @@ def points_earn(
     """Book one order's points (idempotent: an order earns once, whatever retries).
 
     The single-order path (the bulk path is :func:`.bulk.points_sync`), serialised with
-    the bulk earner by the programme's row lock. ``context``
+    the bulk earner by the programme's row lock, under the points account's lock. ``context``
     (:class:`~.ledger.EarnContext`) saves reading the rules for every call. Returns the
     posting, or ``None`` when the order does not earn (credit note, cancelled, before the
     programme, or booked already).

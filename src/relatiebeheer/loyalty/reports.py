@@ -28,12 +28,15 @@ from .drivers.selectors import account_loyalty_index, loyalty_index
 from .programme.models import TierStatus
 from .programme.selectors import account_programmes
 
+# The columns take the ids the report already scoped to its reader (``actor`` is accepted
+# for registries that pass it, and needs no second scoping here).
 
-def index_column(account_ids: list[int]) -> dict[int, Decimal | None]:
+
+def index_column(account_ids: list[int], actor: User | None = None) -> dict[int, Decimal | None]:
     return {pk: figure.index for pk, figure in loyalty_index(account_ids).items()}
 
 
-def tier_column(account_ids: list[int]) -> dict[int, str]:
+def tier_column(account_ids: list[int], actor: User | None = None) -> dict[int, str]:
     """The highest tier each account holds (as the last evaluation found it)."""
     tiers: dict[int, str] = {}
     rows = (
@@ -74,7 +77,7 @@ def register() -> None:
             "loyalty_index", gettext_lazy("Loyalty index"), index_column, "decimal", order=50
         )
     )
-    register_portfolio_column(PortfolioColumn("tier", gettext_lazy("Tier"), tier_column, order=60))
+    register_portfolio_column(PortfolioColumn("tier", gettext_lazy("Tier"), tier_column, order=70))
     register_plan_section(
         PlanSection("loyalty", "loyalty/plan_section.html", plan_section, order=60)
     )

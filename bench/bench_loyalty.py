@@ -65,9 +65,9 @@ def measure(options: dict) -> dict:
 
     from django.db import connection
 
-    from relatiebeheer.loyalty import points
-    from relatiebeheer.loyalty.engine import evaluate_programme
     from relatiebeheer.loyalty.models import BonusBracket, Programme, Tier
+    from relatiebeheer.loyalty.programme import bulk, ledger, services
+    from relatiebeheer.loyalty.programme.bulk import evaluate_programme
     from relatiebeheer.sales.models import CostEntry, Order
     from relatiebeheer.users.access import system_user
 
@@ -151,7 +151,7 @@ def measure(options: dict) -> dict:
         points_enabled=True,
     )  # fmt: skip
     started = time.perf_counter()
-    bulk = points.points_sync(savings, as_of=as_of, account_ids=None, since=as_of)
+    in_bulk = bulk.points_sync(savings, as_of=as_of, account_ids=None, since=as_of)
     bulk_seconds = time.perf_counter() - started
     single = Programme.objects.create(
         code="bench-points-single", name="Los", starts_on=as_of - timedelta(days=30),
@@ -162,19 +162,19 @@ def measure(options: dict) -> dict:
             date__gte=single.starts_on, credit_of__isnull=True, revenue__gt=0
         ).exclude(status="cancelled")[: 2 * options["single"]]
     )
-    context = points.EarnContext.build(single)
+    context = ledger.EarnContext.build(single)
     for o in orders:  # points accounts exist already, as they do for returning customers
         context.points_account_id(o.account_id)
     own, shared = orders[: len(orders) // 2], orders[len(orders) // 2 :]
     started = time.perf_counter()
-    booked = sum(1 for o in own if points.points_earn(single, o, context=context) is not None)
+    booked = sum(1 for o in own if services.points_earn(single, o, context=context) is not None)
     single_seconds = time.perf_counter() - started
     from django.db import transaction
 
     started = time.perf_counter()
     with transaction.atomic():  # e.g. an import booking its orders' points as it goes
         in_one = sum(
-            1 for o in shared if points.points_earn(single, o, context=context) is not None
+            1 for o in shared if services.points_earn(single, o, context=context) is not None
         )
     shared_seconds = time.perf_counter() - started
     Programme.objects.filter(code__startswith="bench-").delete()
@@ -200,9 +200,9 @@ def measure(options: dict) -> dict:
             for name, (s, r) in extra.items()
         },
         "ledger": {
-            "bulk_postings": bulk["earn_postings"],
+            "bulk_postings": in_bulk["earn_postings"],
             "bulk_seconds": round(bulk_seconds, 3),
-            "bulk_per_second": round(bulk["earn_postings"] / bulk_seconds)
+            "bulk_per_second": round(in_bulk["earn_postings"] / bulk_seconds)
             if bulk_seconds
             else None,
             "single_postings": booked,

@@ -62,7 +62,7 @@ POST_ONLY = {
     "preset_delete",
     # loyalty
     "trust_create",
-    "klik_create",
+    "rapport_create",
     "redeem_create",
     "card_create",
     "card_block",

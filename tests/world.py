@@ -87,8 +87,8 @@ def _loyalty(world: World, owner) -> None:
     from zoneinfo import ZoneInfo
 
     from relatiebeheer.loyalty import models as loyalty
-    from relatiebeheer.loyalty.engine import evaluate_programme
-    from relatiebeheer.loyalty.services import card_issue
+    from relatiebeheer.loyalty.programme.bulk import evaluate_programme
+    from relatiebeheer.loyalty.programme.services import card_issue
 
     account, contact = world.account, world.contact
     programme = loyalty.Programme.objects.create(
@@ -257,7 +257,7 @@ def _loyalty_bodies(world: World) -> dict:
         f"{v1}/wishes": {"account_id": a, "aspect": "delivery", "wish": "Dinsdag"},
         f"{v1}/competitor-notes": {"account_id": a, "competitor": "Concurrent", "price": 3},
         f"{v1}/trust-judgements": {"account_id": a, "trust": 3},
-        f"{v1}/contacts/{{contact_id}}/klik": {"klik": True},
+        f"{v1}/contacts/{{contact_id}}/rapport": {"rapport": True},
         f"{v1}/events": {
             "name": "Finale",
             "starts_at": "2026-09-01T14:00:00+02:00",

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from relatiebeheer.loyalty import campaigns
-from relatiebeheer.loyalty.engine import evaluate_programme
+from relatiebeheer.loyalty.campaigns import services as campaigns
 from relatiebeheer.loyalty.models import BonusBracket, Programme, Tier
+from relatiebeheer.loyalty.programme.bulk import evaluate_programme
 from relatiebeheer.sales.models import Order
 from tests.factories import PASSWORD, AccountFactory, ContactFactory, UserFactory
 

@@ -9,15 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relatiebeheer.core import loyalty_rules as rules
-from relatiebeheer.loyalty.engine import (
+from relatiebeheer.loyalty.models import BonusSettlement, Programme
+from relatiebeheer.loyalty.programme.bonus import split_pro_rata
+from relatiebeheer.loyalty.programme.bulk import evaluate_programme
+from relatiebeheer.loyalty.programme.config import (
     Config,
     bonus_cents,
     bonus_numerators,
     effective_rates,
-    evaluate_programme,
-    split_pro_rata,
 )
-from relatiebeheer.loyalty.models import BonusSettlement, Programme
 from relatiebeheer.sales.models import CostEntry
 
 from .conftest import order

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from relatiebeheer.common.errors import InvalidInput, NotFound
-from relatiebeheer.loyalty import campaigns
+from relatiebeheer.loyalty.campaigns import results
+from relatiebeheer.loyalty.campaigns import services as campaigns
 from relatiebeheer.loyalty.models import Campaign, CampaignMember
 from relatiebeheer.relations.models import Account, ConsentRecord
 from relatiebeheer.sales.models import Order
@@ -113,7 +114,7 @@ def test_a_simulated_ten_percent_lift_on_2000_accounts_is_found_with_its_interva
                   revenue=D(f"{max(amount, 1):.2f}"), cost_of_goods=D("0.00"))
         )  # fmt: skip
     Order.objects.bulk_create(orders)
-    result = campaigns.campaign_result(campaign, today=TODAY)
+    result = results.campaign_result(campaign, today=TODAY)
     revenue = result.revenue
     assert (result.target_n, result.control_n) == (1600, 400)
     assert revenue.ci_low > 0  # excludes zero
@@ -131,7 +132,7 @@ def test_one_account_is_measured_before_against_after_as_weaker_evidence(owner, 
         starts_on=TODAY - timedelta(days=29), ends_on=TODAY + timedelta(days=30),
     )  # fmt: skip
     campaigns.campaign_launch(actor=owner, campaign=campaign, version=campaign.version)
-    result = campaigns.campaign_result(campaign, today=TODAY)
+    result = results.campaign_result(campaign, today=TODAY)
     assert result.design == "before_after"
     assert result.revenue.weaker_evidence and "control group" in result.revenue.note
     assert result.revenue.difference == pytest.approx(10500 - (9000 + 9500 + 9200) / 3)
@@ -140,7 +141,7 @@ def test_one_account_is_measured_before_against_after_as_weaker_evidence(owner, 
 def test_another_account_manager_does_not_see_the_campaign(owner, other_manager, account):
     campaign = _campaign(owner, selection="account", account=account, segments=[])
     assert not Campaign.objects.visible_to(other_manager).filter(pk=campaign.pk).exists()
-    from relatiebeheer.loyalty.selectors import campaign_get
+    from relatiebeheer.loyalty.campaigns.selectors import campaign_get
 
     with pytest.raises(NotFound):
         campaign_get(actor=other_manager, pk=campaign.pk)

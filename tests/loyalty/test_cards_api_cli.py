@@ -9,8 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from relatiebeheer.core.loyalty_rules import ean13_is_valid, luhn_is_valid
-from relatiebeheer.loyalty import services
-from relatiebeheer.loyalty.barcode import (
+from relatiebeheer.loyalty.models import Card, LedgerEntry, Programme, TierStatus
+from relatiebeheer.loyalty.programme import services
+from relatiebeheer.loyalty.programme.barcode import (
     G_CODES,
     L_CODES,
     R_CODES,
@@ -19,7 +20,6 @@ from relatiebeheer.loyalty.barcode import (
     ean13_modules,
     itf_modules,
 )
-from relatiebeheer.loyalty.models import Card, LedgerEntry, Programme, TierStatus
 from relatiebeheer.sales.models import CostEntry
 
 from .conftest import order

@@ -1,14 +1,15 @@
 """Two managers editing a programme's rules or the loyalty settings at once: the second
 save is refused with both versions shown, and nothing is silently overwritten."""
 
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
 from django.test import Client
 
 from relatiebeheer.common.errors import VersionConflict
-from relatiebeheer.loyalty import services
 from relatiebeheer.loyalty.models import BonusBracket, LoyaltySettings, Programme
+from relatiebeheer.loyalty.programme import services
 
 from ..factories import UserFactory
 
@@ -112,3 +113,37 @@ def test_the_services_refuse_a_stale_programme_version(sales_manager, gold_card)
             programme_version=seen,
         )
     assert not gold_card.brackets.filter(lower_bound=D("80000")).exists()
+
+
+def test_a_rule_change_queues_the_programmes_evaluation_and_the_overview_says_so(
+    web_as, sales_manager, gold_card, make_account, django_capture_on_commit_callbacks
+):
+    from django.utils.module_loading import import_string
+    from django_tasks_db.models import DBTaskResult
+
+    from relatiebeheer.loyalty.programme.bulk import evaluate_programme
+
+    from .conftest import order
+
+    order(make_account(), date(2025, 3, 1), "15000.00")
+    evaluate_programme(gold_card, as_of=date(2025, 6, 1))
+    client = web_as(sales_manager)
+
+    def recalculating() -> bool:
+        page = client.get(f"/loyalty/tiers/?programme={gold_card.pk}").content.decode()
+        return 'data-testid="tiers-recalculating"' in page
+
+    assert not recalculating()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.tier_save(
+            actor=sales_manager,
+            programme=gold_card,
+            tier=gold_card.tiers.get(),
+            data={"threshold": D("10000")},
+            programme_version=gold_card.version,
+        )
+    assert recalculating()
+    queued = DBTaskResult.objects.get(task_path__endswith="evaluate_programme_task")
+    assert queued.args_kwargs["kwargs"] == {"programme_id": gold_card.pk}
+    import_string(queued.task_path).call(**queued.args_kwargs["kwargs"])
+    assert not recalculating()

@@ -8,7 +8,10 @@ import pytest
 from django.utils import timezone
 
 from relatiebeheer.common.errors import InvalidInput
-from relatiebeheer.loyalty import binding, drivers, selectors, services
+from relatiebeheer.loyalty.binding import selectors, services
+from relatiebeheer.loyalty.binding.matrix import binding_matrix
+from relatiebeheer.loyalty.drivers import bulk, scoring
+from relatiebeheer.loyalty.drivers import selectors as drivers
 from relatiebeheer.loyalty.models import (
     BindingActivity,
     CompetitorNote,
@@ -57,7 +60,7 @@ def test_each_driver_shows_what_it_is_made_of_and_the_index_is_weighed(account, 
     CompetitorNote.objects.create(
         account=account, competitor="x", price=5, quality=3, noted_on=TODAY
     )
-    card = drivers.scorecard(account, as_of=TODAY)
+    card = scoring.scorecard(account, as_of=TODAY)
     assert card.score("trust") == D("75.0")  # survey 50 and judgement 100, equal weight
     assert {p.source for p in card.drivers["trust"].parts} == {"survey", "judgement"}
     assert card.score("satisfaction") == D("100.0")
@@ -70,23 +73,19 @@ def test_each_driver_shows_what_it_is_made_of_and_the_index_is_weighed(account, 
 
 def test_scorecards_are_stored_when_they_change_and_falling_accounts_are_listed(owner, account):
     TrustJudgement.objects.create(account=account, trust=4, judged_on=TODAY - timedelta(days=120))
-    assert (
-        drivers.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 1
-    )
-    assert (
-        drivers.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 0
-    )
+    assert bulk.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 1
+    assert bulk.store_scorecards(as_of=TODAY - timedelta(days=100), account_ids=[account.pk]) == 0
     TrustJudgement.objects.create(account=account, trust=1, judged_on=TODAY - timedelta(days=2))
-    drivers.store_scorecards(as_of=TODAY, account_ids=[account.pk])
+    bulk.store_scorecards(as_of=TODAY, account_ids=[account.pk])
     assert list(DriverScore.objects.filter(account=account).values_list("index", flat=True)) == [
         D("0.0"),
         D("100.0"),
     ]
-    rows = selectors.falling(actor=owner, today=TODAY)
-    assert [r["account"] for r in rows] == [account]
-    assert rows[0]["drop"] == D("100.0")
+    falls = drivers.falling(actor=owner, today=TODAY)
+    assert [f.account for f in falls] == [account]
+    assert falls[0].drop == D("100.0")
     LoyaltySettings.objects.update(falling_points=D("100.1"))
-    assert selectors.falling(actor=owner, today=TODAY) == []
+    assert drivers.falling(actor=owner, today=TODAY) == []
 
 
 def test_the_matrix_shows_activities_per_level_and_the_gaps(owner, account):
@@ -119,7 +118,7 @@ def test_the_matrix_shows_activities_per_level_and_the_gaps(owner, account):
     from django.utils import translation
 
     with translation.override("nl"):
-        matrix = binding.binding_matrix(account, today=TODAY)
+        matrix = binding_matrix(account, today=TODAY)
     rows = {row["level"]: row for row in matrix.rows}
     assert rows["financial"]["total"] == 1 and rows["social"]["total"] == 1
     gaps = {gap.level: gap.message for gap in matrix.gaps}
@@ -136,7 +135,7 @@ def test_an_incentive_idea_is_suggested_when_no_event_fits(owner, account):
     wine = Interest.objects.create(name="wijn")
     buyer.interests.add(wine)
     IncentiveIdea.objects.create(name="Wijnpakket", interest=wine, typical_cost=D("60"))
-    matrix = binding.binding_matrix(account, today=TODAY)
+    matrix = binding_matrix(account, today=TODAY)
     assert any("Wijnpakket" in s.text for s in matrix.suggestions)
 
 
@@ -213,16 +212,16 @@ def test_an_account_manager_cannot_invite_another_portfolios_contacts(
         )
 
 
-def test_klik_is_judged_per_contact_and_the_latest_counts(owner, account):
+def test_rapport_is_judged_per_contact_and_the_latest_counts(owner, account):
     contact = ContactFactory(account=account)
-    services.klik_judge(
-        actor=owner, contact=contact, klik=False, judged_on=TODAY - timedelta(days=30)
+    services.rapport_judge(
+        actor=owner, contact=contact, rapport=False, judged_on=TODAY - timedelta(days=30)
     )
-    services.klik_judge(actor=owner, contact=contact, klik=True, judged_on=TODAY)
-    side = binding.personal_side(account, today=TODAY)
-    assert side[0]["klik"].klik is True
+    services.rapport_judge(actor=owner, contact=contact, rapport=True, judged_on=TODAY)
+    side = selectors.personal_side(account, today=TODAY)
+    assert side[0]["rapport"].rapport is True
 
 
 def test_index_is_none_without_any_data():
     account = AccountFactory()
-    assert drivers.scorecard(account, as_of=TODAY).index.score is None
+    assert scoring.scorecard(account, as_of=TODAY).index.score is None

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from relatiebeheer.loyalty.engine import evaluate_programme
+from relatiebeheer.loyalty.bulk import evaluate
 from relatiebeheer.loyalty.models import TierChange, TierStatus
+from relatiebeheer.loyalty.programme.bulk import evaluate_programme
 
 from .conftest import order
 
@@ -154,7 +155,7 @@ def test_evaluation_matches_the_core_day_after_day(owner, history, days, rolling
 
 
 def test_11999_99_is_not_gold_and_one_cent_more_is_shown(gold_card, make_account):
-    from relatiebeheer.loyalty.engine import live_status
+    from relatiebeheer.loyalty.programme.engine import live_status
 
     account = make_account()
     order(account, date(2025, 3, 1), "11999.99")
@@ -246,6 +247,9 @@ def test_a_changed_order_marks_the_account_and_its_since_is_read_again(
     report = evaluate_programme(gold_card, as_of=date(2025, 6, 1))
     assert report.history_members == 1
     assert status(gold_card, account).since == placed.date
+    # One programme alone keeps the mark: the scorecards have not been refreshed yet.
+    assert PendingEvaluation.objects.filter(account_id=account.pk).exists()
+    evaluate(as_of=date(2025, 6, 1))
     assert not PendingEvaluation.objects.exists()
 
 
@@ -261,3 +265,25 @@ def test_on_the_programmes_first_day_everyone_qualifies_since_that_day(gold_card
     report = evaluate_programme(gold_card, as_of=date(2025, 6, 1))
     assert report.history_members == 0
     assert status(gold_card, account).since == date(2025, 6, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_evaluations_at_once_write_each_status_and_tier_change_once():
+    from relatiebeheer.loyalty.models import Programme, Tier
+    from tests.concurrency import run_concurrently
+    from tests.factories import AccountFactory
+
+    programme = Programme.objects.create(code="race", name="Race", starts_on=date(2020, 1, 1))
+    Tier.objects.create(programme=programme, name="Gold", rank=1, threshold=D("12000"))
+    accounts = [AccountFactory() for _ in range(4)]
+    for account in accounts:
+        order(account, date(2025, 3, 1), "15000.00")
+
+    def evaluate_once():
+        return evaluate_programme(programme, as_of=date(2025, 6, 1), sync_points=False)
+
+    results = run_concurrently(evaluate_once, num_threads=5)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert TierStatus.objects.filter(programme=programme).count() == 4
+    assert TierChange.objects.filter(programme=programme).count() == 4
+    assert sum(r.statuses_written for r in results) == 4

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relatiebeheer.common.errors import Conflict
-from relatiebeheer.loyalty import points
 from relatiebeheer.loyalty.models import LedgerEntry, PointsAccount, Programme, Reward
+from relatiebeheer.loyalty.programme import bulk, services
+from relatiebeheer.loyalty.programme.ledger import ledger_state
 from relatiebeheer.sales.models import Order
 from tests.concurrency import run_concurrently
 from tests.factories import AccountFactory, UserFactory
@@ -37,7 +38,7 @@ def savings(db):
 
 def ledger(programme, account):
     pa = PointsAccount.objects.get(programme=programme, account=account)
-    return pa, points.ledger_state(pa)
+    return pa, ledger_state(pa)
 
 
 def consistent(programme, account):
@@ -52,10 +53,10 @@ def consistent(programme, account):
 
 def test_an_order_earns_once_whatever_the_retries(owner, account, savings):
     placed = order(account, date(2026, 2, 1), "1234.56")
-    assert points.points_earn(savings, placed).points == 1234
-    assert points.points_earn(savings, placed) is None
-    points.points_sync(savings, as_of=TODAY)
-    points.points_sync(savings, as_of=TODAY)
+    assert services.points_earn(savings, placed).points == 1234
+    assert services.points_earn(savings, placed) is None
+    bulk.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     pa, state = consistent(savings, account)
     assert state.balance == 1234
     assert LedgerEntry.objects.filter(points_account=pa, kind="earn").count() == 1
@@ -63,28 +64,28 @@ def test_an_order_earns_once_whatever_the_retries(owner, account, savings):
 
 def test_points_are_pending_until_the_order_is_delivered(owner, account, savings):
     placed = order(account, date(2026, 2, 1), "500.00", status="open")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     _pa, state = consistent(savings, account)
     assert (state.balance, state.pending, state.available_on(TODAY)) == (500, 500, 0)
     with pytest.raises(Conflict):
-        points.points_redeem(actor=owner, account=account, programme=savings, points=1)
+        services.points_redeem(actor=owner, account=account, programme=savings, points=1)
     Order.objects.filter(pk=placed.pk).update(status="delivered")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     _pa, state = consistent(savings, account)
     assert (state.pending, state.available_on(TODAY)) == (0, 500)
 
 
 def test_a_credit_note_reverses_pro_rata_and_never_more_than_earned(owner, account, savings):
     placed = order(account, date(2026, 1, 10), "1000.00")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     order(account, date(2026, 2, 1), "-333.33", credit_of=placed)
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     _pa, state = consistent(savings, account)
     assert state.balance == 1000 - 333  # floor(1000 × 333,33 / 1000)
     order(account, date(2026, 2, 2), "-666.67", credit_of=placed)
     order(account, date(2026, 2, 3), "-50.00", credit_of=placed)  # beyond the order: ignored
-    points.points_sync(savings, as_of=TODAY)
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     _pa, state = consistent(savings, account)
     assert state.balance == 0
     lot = state.lot(f"order:{placed.pk}")
@@ -93,9 +94,9 @@ def test_a_credit_note_reverses_pro_rata_and_never_more_than_earned(owner, accou
 
 def test_a_cancelled_order_gives_its_points_back(owner, account, savings):
     placed = order(account, date(2026, 2, 1), "300.00", status="open")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     Order.objects.filter(pk=placed.pk).update(status="cancelled")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     _pa, state = consistent(savings, account)
     assert (state.balance, state.pending) == (0, 0)
 
@@ -103,15 +104,15 @@ def test_a_cancelled_order_gives_its_points_back(owner, account, savings):
 def test_redemption_spends_first_to_expire_first_and_expiry_is_booked_once(owner, account, savings):
     order(account, date(2025, 2, 1), "100.00")  # expires 2026-01-31
     order(account, date(2025, 6, 1), "200.00")  # expires 2026-05-31
-    points.points_sync(savings, as_of=date(2025, 12, 1))
-    points.points_redeem(
+    bulk.points_sync(savings, as_of=date(2025, 12, 1))
+    services.points_redeem(
         actor=owner, account=account, programme=savings, points=150, on=date(2025, 12, 1)
     )
     _pa, state = consistent(savings, account)
     first, second = sorted(state.lots, key=lambda lot: lot.earned_on)
     assert (first.remaining, second.remaining) == (0, 150)
-    points.points_sync(savings, as_of=date(2026, 7, 1))
-    points.points_sync(savings, as_of=date(2026, 7, 1))
+    bulk.points_sync(savings, as_of=date(2026, 7, 1))
+    bulk.points_sync(savings, as_of=date(2026, 7, 1))
     _pa, state = consistent(savings, account)
     assert state.balance == 0
     assert LedgerEntry.objects.filter(kind="expire").count() == 1
@@ -119,19 +120,21 @@ def test_redemption_spends_first_to_expire_first_and_expiry_is_booked_once(owner
 
 def test_a_redemption_beyond_the_balance_is_refused_and_changes_nothing(owner, account, savings):
     order(account, date(2026, 2, 1), "99.00")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     reward = Reward.objects.create(programme=savings, name="Tas", points=100)
     with pytest.raises(Conflict) as refused:
-        points.points_redeem(actor=owner, account=account, programme=savings, reward=reward)
+        services.points_redeem(actor=owner, account=account, programme=savings, reward=reward)
     assert refused.value.code == "insufficient_points"
     assert not LedgerEntry.objects.filter(kind="redeem").exists()
 
 
 def test_a_retried_redemption_with_its_key_redeems_once(owner, account, savings):
     order(account, date(2026, 2, 1), "500.00")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     for _ in range(3):
-        points.points_redeem(actor=owner, account=account, programme=savings, points=200, key="x1")
+        services.points_redeem(
+            actor=owner, account=account, programme=savings, points=200, key="x1"
+        )
     _pa, state = consistent(savings, account)
     assert state.balance == 300
 
@@ -150,16 +153,16 @@ def test_campaign_multipliers_and_category_rules_apply(owner, account, savings):
     placed = OrderFactory(account=account, date=date(2026, 2, 10), revenue=D("300.00"))
     placed.lines.create(product="Jas", category="jassen", revenue=D("100.00"))
     placed.lines.create(product="Sjaal", category="accessoires", revenue=D("200.00"))
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     _pa, state = consistent(savings, account)
     assert state.balance == (100 * 2 + 200) * 2
 
 
 def test_the_cache_is_rebuilt_from_the_ledger(owner, account, savings):
     order(account, date(2026, 2, 1), "500.00")
-    points.points_sync(savings, as_of=TODAY)
+    bulk.points_sync(savings, as_of=TODAY)
     PointsAccount.objects.update(balance=7, pending=3)
-    assert points.points_rebuild(savings) == 1
+    assert bulk.points_rebuild(savings) == 1
     consistent(savings, account)
 
 
@@ -194,10 +197,10 @@ def _apply(ops, programme, account, owner, *, retries=None):
                             account, date(2026, 1, 1) + timedelta(days=index), op[1], status=op[2]
                         )
                     )
-                points.points_earn(programme, placed[-1])
+                services.points_earn(programme, placed[-1])
             elif op[0] == "deliver" and placed:
                 Order.objects.filter(pk=placed[op[1] % len(placed)].pk).update(status="delivered")
-                points.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
+                bulk.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
             elif op[0] == "credit" and placed:
                 original = placed[op[1] % len(placed)]
                 if _ == 0:
@@ -205,22 +208,22 @@ def _apply(ops, programme, account, owner, *, retries=None):
                     order(
                         account, date(2026, 2, 1) + timedelta(days=index), -back, credit_of=original
                     )
-                points.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
+                bulk.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
             elif op[0] == "redeem":
                 try:
-                    points.points_redeem(
+                    services.points_redeem(
                         actor=owner, account=account, programme=programme, points=op[1],
                         key=f"r{index}", on=TODAY,
                     )  # fmt: skip
                 except Conflict:
                     pass
             elif op[0] == "sync":
-                points.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
-    points.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
+                bulk.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
+    bulk.points_sync(programme, as_of=TODAY, account_ids=[account.pk])
     pa = PointsAccount.objects.filter(programme=programme, account=account).first()
     if pa is None:
         return None
-    state = points.ledger_state(pa)
+    state = ledger_state(pa)
     total = sum(LedgerEntry.objects.filter(points_account=pa).values_list("points", flat=True))
     assert pa.balance == state.balance == total  # balance = sum of the entries
     assert pa.pending == state.pending
@@ -271,10 +274,10 @@ def test_earning_in_any_order_and_in_bulk_gives_the_same_ledger(owner, amounts, 
     [order(other, date(2026, 1, 1) + timedelta(days=i), a) for i, a in enumerate(amounts)]
     random.Random(seed).shuffle(placed_one)
     for placed in placed_one:  # one at a time, shuffled
-        points.points_earn(programme, placed)
-    points.points_sync(programme, as_of=TODAY)  # the other in bulk
+        services.points_earn(programme, placed)
+    bulk.points_sync(programme, as_of=TODAY)  # the other in bulk
     states = [
-        points.ledger_state(PointsAccount.objects.get(programme=programme, account=a))
+        ledger_state(PointsAccount.objects.get(programme=programme, account=a))
         for a in (one, other)
     ]
     assert _summary(states[0]) == _summary(states[1])
@@ -291,10 +294,10 @@ def test_five_concurrent_redemptions_of_the_last_points_have_one_winner():
         code="race", name="Race", starts_on=date(2025, 1, 1), points_enabled=True
     )
     order(account, date(2026, 1, 5), "100.00")
-    points.points_sync(programme, as_of=TODAY)
+    bulk.points_sync(programme, as_of=TODAY)
 
     def redeem():
-        return points.points_redeem(
+        return services.points_redeem(
             actor=owner, account=account, programme=programme, points=100, on=TODAY
         )
 
@@ -304,6 +307,6 @@ def test_five_concurrent_redemptions_of_the_last_points_have_one_winner():
     assert len(winners) == 1, results
     assert len(refused) == 4, results
     pa = PointsAccount.objects.get(programme=programme, account=account)
-    state = points.ledger_state(pa)
+    state = ledger_state(pa)
     assert pa.balance == state.balance == 0
     assert LedgerEntry.objects.filter(points_account=pa, kind="redeem").count() == 1

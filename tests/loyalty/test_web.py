@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from relatiebeheer.loyalty import models as m
-from relatiebeheer.loyalty.engine import evaluate_programme
+from relatiebeheer.loyalty.programme.bulk import evaluate_programme
 from tests.factories import ContactFactory
 
 from .conftest import order
@@ -93,14 +93,16 @@ def test_bad_binding_input_shows_errors_and_saves_nothing(web_as, owner, setup):
     assert not m.BindingActivity.objects.exists()
 
 
-def test_klik_trust_and_competitor_notes(web_as, owner, setup):
+def test_rapport_trust_and_competitor_notes(web_as, owner, setup):
     client = web_as(owner)
     a = setup["account"]
     assert (
-        client.post(f"/loyalty/contacts/{setup['buyer'].pk}/klik/", {"klik": "yes"}).status_code
+        client.post(
+            f"/loyalty/contacts/{setup['buyer'].pk}/rapport/", {"rapport": "yes"}
+        ).status_code
         == 302
     )
-    assert m.Rapport.objects.get().klik is True
+    assert m.Rapport.objects.get().rapport is True
     assert client.post(f"/loyalty/accounts/{a.pk}/trust/", {"trust": "4"}).status_code == 302
     response = client.post(
         f"/loyalty/accounts/{a.pk}/competitors/",

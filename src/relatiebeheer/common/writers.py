@@ -202,6 +202,31 @@ def lock(queryset: models.QuerySet[Any]) -> list[Any]:
     return list(queryset.select_for_update().order_by("pk"))
 
 
+_LOCK_ONE: dict[tuple[str, str], str] = {}
+
+
+def lock_one(model: type[models.Model], pk: int, *, using: str = "default") -> bool:
+    """:func:`lock` of one row by its primary key, for hot paths (one call per posting):
+    the statement is built once per model and database instead of compiling a queryset
+    on every call. Returns whether the row exists."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_one() outside a transaction locks nothing")
+    _mark(locked=model._meta.label_lower)
+    key = (connection.alias, model._meta.label_lower)
+    sql = _LOCK_ONE.get(key)
+    if sql is None:
+        q = connection.ops.quote_name
+        column = q(model._meta.pk.column)
+        sql = f"SELECT {column} FROM {q(model._meta.db_table)} WHERE {column} = %s"  # noqa: S608
+        if connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
+        _LOCK_ONE[key] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        return cursor.fetchone() is not None
+
+
 def in_writer() -> bool:
     return bool(_stack.get())
 

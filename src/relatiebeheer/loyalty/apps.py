@@ -13,9 +13,11 @@ class LoyaltyConfig(AppConfig):
         from relatiebeheer.web.nav import NavItem, register_nav
         from relatiebeheer.web.panels import Panel, register_panel
 
-        from . import demo, panels, tasks
+        from . import demo, figures, panels, reports, tasks
 
         on_accounts_changed(tasks.accounts_changed)
+        figures.register()
+        reports.register()
         register_nav(NavItem("loyalty", _("Loyalty"), "loyalty:index", order=30))
         register_panel(
             Panel("loyalty", "loyalty/panel.html", panels.loyalty_panel, order=20, column="side")

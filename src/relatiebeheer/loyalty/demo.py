@@ -8,7 +8,7 @@
 * **de Bijenkorf**: binding activities on all three levels (the pre-order discount and
   the payment terms; the VIP day at the tennis tournament, a thank-you art book for the
   buyer who loves art, the first-year review; a fixed account manager, rush deliveries,
-  an EDI link planned), its wishes, the buyer's "klik", trust and its competitors, an
+  an EDI link planned), its wishes, the rapport with the buyer ("een klik"), trust and its competitors, an
   invitation to the tennis final the company sponsors, and the lesson's assignment: a
   loyalty campaign for de Bijenkorf (one account, measured before against after).
 * An event with invitations and answers, a Gold campaign with a control group, and the
@@ -26,9 +26,12 @@ from django.utils import timezone
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations.models import Contact, Interaction
 
-from . import campaigns, points, services
-from .engine import evaluate
+from .binding import services as binding
+from .bulk import evaluate
+from .campaigns import services as campaigns
+from .drivers import services as drivers
 from .models import Event, Invitation, Reward
+from .programme import services as programme_services
 
 D = Decimal
 GOLD_CARD = {
@@ -109,9 +112,9 @@ def extend(story) -> None:
     buyer, store, finance = story.contacts[BIJENKORF][:3]
 
     definition = dict(GOLD_CARD, starts_on=today.replace(year=today.year - 2, month=1, day=1))
-    programme = services.programme_define(actor=sanne, definition=definition)
+    programme = programme_services.programme_define(actor=sanne, definition=definition)
     for interest, name, cost in IDEAS:
-        services.incentive_idea_save(
+        binding.incentive_idea_save(
             actor=sanne,
             idea=None,
             data={"name": name, "interest": interest, "typical_cost": D(cost)},
@@ -126,7 +129,7 @@ def extend(story) -> None:
         data = {"kind": kind, "title": title, "status": "done", "done_on": day, **extra}
         if interaction is not None:
             data["interaction"] = interaction
-        return services.binding_activity_create(
+        return binding.binding_activity_create(
             actor=daan, account=bijenkorf, data=data, satisfaction=4
         )
 
@@ -151,7 +154,7 @@ def extend(story) -> None:
         "VIP-dag tennistoernooi",
         "VIP-dag tennistoernooi",
         contact=buyer,
-        interest=services._interest("tennis"),
+        interest="tennis",
     )
     done(
         "attention",
@@ -163,11 +166,11 @@ def extend(story) -> None:
         "Kunstboek als dank voor het eerste traject",
         day=story.days_ago(150),
         contact=buyer,
-        interest=services._interest("kunst"),
+        interest="kunst",
         cost=D("45.00"),
         notes="Marieke houdt van kunst: een boek over de Amsterdamse School.",
     )
-    services.binding_activity_create(
+    binding.binding_activity_create(
         actor=daan,
         account=bijenkorf,
         data={
@@ -198,22 +201,22 @@ def extend(story) -> None:
         ),
         ("ordering", "Orders en facturen via EDI", "", "not_met"),
     ):
-        services.wish_create(
+        binding.wish_create(
             actor=daan,
             account=bijenkorf,
             data={"aspect": aspect, "wish": wish, "how_we_meet": how, "status": status},
         )
-    services.klik_judge(
-        actor=daan, contact=buyer, klik=True, note="Gedeelde liefde voor tennis en kunst.",
+    binding.rapport_judge(
+        actor=daan, contact=buyer, rapport=True, note="Gedeelde liefde voor tennis en kunst.",
         judged_on=story.days_ago(120),
     )  # fmt: skip
-    services.klik_judge(actor=daan, contact=store, klik=True, judged_on=story.days_ago(60))
-    services.klik_judge(
-        actor=daan, contact=finance, klik=False, note="Alleen contact per mail.",
+    binding.rapport_judge(actor=daan, contact=store, rapport=True, judged_on=story.days_ago(60))
+    binding.rapport_judge(
+        actor=daan, contact=finance, rapport=False, note="Alleen contact per mail.",
         judged_on=story.days_ago(12),
     )  # fmt: skip
-    services.trust_judge(actor=daan, account=bijenkorf, trust=3, judged_on=story.days_ago(400))
-    services.trust_judge(
+    drivers.trust_judge(actor=daan, account=bijenkorf, trust=3, judged_on=story.days_ago(400))
+    drivers.trust_judge(
         actor=daan, account=bijenkorf, trust=4, note="Na het eerste jaar: afspraken nagekomen.",
         judged_on=story.days_ago(200),
     )  # fmt: skip
@@ -221,7 +224,7 @@ def extend(story) -> None:
         ("Label Amsterdam", 30, 3, 4, 4, 300),
         ("Noorderlicht Brands", 20, 2, 3, 4, 90),
     ):
-        services.competitor_note_create(
+        drivers.competitor_note_create(
             actor=daan,
             account=bijenkorf,
             data={
@@ -234,7 +237,7 @@ def extend(story) -> None:
     for account in story.accounts.values():
         if account.pk == bijenkorf.pk or account.status != "key_account":
             continue
-        services.binding_activity_create(
+        binding.binding_activity_create(
             actor=story.actor_for(account),
             account=account,
             data={
@@ -250,16 +253,16 @@ def extend(story) -> None:
         if account is None:
             continue
         actor = story.actor_for(account)
-        services.trust_judge(
+        drivers.trust_judge(
             actor=actor, account=account, trust=before, judged_on=story.days_ago(200)
         )
-        services.trust_judge(
+        drivers.trust_judge(
             actor=actor, account=account, trust=after, note="Klaagt over levertijden; bestelt minder.",
             judged_on=story.days_ago(10),
         )  # fmt: skip
 
     # --- events: the tennis final the company sponsors, and last autumn's wine tasting -----
-    final = services.event_create(
+    final = binding.event_create(
         actor=sanne,
         data={
             "name": "Finale tennistoernooi — loge van Studio Noord",
@@ -272,14 +275,14 @@ def extend(story) -> None:
             "shared": True,
         },
     )
-    invited = services.invitations_create(actor=daan, event=final, contacts=[buyer])
-    services.invitation_respond(
+    invited = binding.invitations_create(actor=daan, event=final, contacts=[buyer])
+    binding.invitation_respond(
         actor=daan,
         invitation=invited[0],
         version=invited[0].version,
         status=Invitation.Status.ACCEPTED,
     )
-    tasting = services.event_create(
+    tasting = binding.event_create(
         actor=daan,
         data={
             "name": "Najaarspresentatie met wijnproeverij",
@@ -299,10 +302,10 @@ def extend(story) -> None:
         .order_by("pk")[:4]
     ]
     for i, invitation in enumerate(
-        services.invitations_create(actor=daan, event=tasting, contacts=guests, mail=False)
+        binding.invitations_create(actor=daan, event=tasting, contacts=guests, mail=False)
     ):
         answer = Invitation.Status.ATTENDED if i % 3 != 2 else Invitation.Status.NO_SHOW
-        services.invitation_respond(
+        binding.invitation_respond(
             actor=daan, invitation=invitation, version=invitation.version, status=answer
         )
 
@@ -369,14 +372,18 @@ def extend(story) -> None:
     evaluate(as_of=today, actor=sanne)
 
     # --- cards and a redemption -------------------------------------------------------------
-    services.card_issue(actor=daan, account=bijenkorf, programme=programme, contact=buyer)
+    programme_services.card_issue(actor=daan, account=bijenkorf, programme=programme, contact=buyer)
     other = story.accounts.get("Modehuis Verhoef")
     if other is not None:
-        card = services.card_issue(actor=story.actor_for(other), account=other, programme=programme)
-        services.card_block(actor=story.actor_for(other), card=card, reason="Pas kwijtgeraakt")
-        services.card_replace(actor=story.actor_for(other), card=card)
+        card = programme_services.card_issue(
+            actor=story.actor_for(other), account=other, programme=programme
+        )
+        programme_services.card_block(
+            actor=story.actor_for(other), card=card, reason="Pas kwijtgeraakt"
+        )
+        programme_services.card_replace(actor=story.actor_for(other), card=card)
     reward = Reward.objects.get(programme=programme, points=2500)
-    points.points_redeem(
+    programme_services.points_redeem(
         actor=daan, account=bijenkorf, programme=programme, reward=reward, key="demo-showroomdag"
     )
 

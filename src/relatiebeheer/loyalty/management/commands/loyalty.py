@@ -40,12 +40,12 @@ class Command(ActorCommand):
 
     def handle(self, *args, action, **options):
         if action == "rebuild-points":
-            from relatiebeheer.loyalty.points import points_rebuild
+            from relatiebeheer.loyalty.programme.bulk import points_rebuild
 
-            wrong = points_rebuild()
+            wrong = points_rebuild(actor=self.actor)
             self.stdout.write(f"{wrong} cached balance(s) corrected.")
             return
-        from relatiebeheer.loyalty.engine import evaluate
+        from relatiebeheer.loyalty.bulk import evaluate
         from relatiebeheer.loyalty.models import Programme
         from relatiebeheer.users.access import can_change_data
 

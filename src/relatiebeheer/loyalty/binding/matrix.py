@@ -1,39 +1,24 @@
 """The binding matrix of an account: activities per level over the last 12 months, the
-gaps ("no social binding for 9 months") and suggestions that use the contacts' interests.
-
-Also the two sides of the account the lesson names: the *personal* side (its contacts,
-their interests, the latest "is there a klik?" judgement, invitations and incentives) and
-the *business* side (the register of wishes and buying behaviour, and what the orders
-say about how and when the account buys).
+gaps ("no social binding for 9 months") and suggestions that use the contacts' interests,
+the events coming up, the incentive ideas, the wishes not met yet and the programme.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relatiebeheer.core.loyalty_rules import add_months
 from relatiebeheer.core.money import format_money
-from relatiebeheer.relations.models import Account, Contact
-from relatiebeheer.sales.models import Order, OrderLine
+from relatiebeheer.loyalty.drivers.models import LoyaltySettings
+from relatiebeheer.loyalty.programme.models import TierStatus
+from relatiebeheer.relations.models import Account
 
-from .models import (
-    BindingActivity,
-    Event,
-    IncentiveIdea,
-    Invitation,
-    Level,
-    LoyaltySettings,
-    Rapport,
-    TierStatus,
-    Wish,
-)
+from .models import BindingActivity, Event, IncentiveIdea, Level, Wish
 
 
 def months_between(earlier: date, later: date) -> int:
@@ -296,75 +281,3 @@ def suggestions(account: Account, gaps: list[Gap], *, today: date) -> list[Sugge
                 )
             )
     return result
-
-
-# --------------------------------------------------------------------------- the two sides
-
-
-def personal_side(account: Account, *, today: date | None = None) -> list[dict]:
-    """Per contact: interests, the latest klik judgement, invitations and incentives."""
-    today = today or timezone.localdate()
-    contacts = list(account.contacts.prefetch_related("interests").order_by("last_name", "id"))
-    ids = [c.pk for c in contacts]
-    latest: dict[int, Rapport] = {}
-    for rapport in Rapport.objects.filter(contact_id__in=ids).order_by(
-        "contact_id", "-judged_on", "-id"
-    ):
-        latest.setdefault(rapport.contact_id, rapport)
-    invitations: dict[int, list[Invitation]] = defaultdict(list)
-    for invitation in (
-        Invitation.objects.filter(contact_id__in=ids)
-        .select_related("event")
-        .order_by("-event__starts_at")
-    ):
-        invitations[invitation.contact_id].append(invitation)
-    incentives: dict[int, list[BindingActivity]] = defaultdict(list)
-    for activity in (
-        BindingActivity.objects.filter(
-            contact_id__in=ids, level=Level.SOCIAL, done_on__gte=today - timedelta(days=730)
-        )
-        .select_related("interest")
-        .order_by("-done_on")
-    ):
-        incentives[activity.contact_id].append(activity)
-    return [
-        {
-            "contact": contact,
-            "interests": [i.name for i in contact.interests.all()],
-            "klik": latest.get(contact.pk),
-            "invitations": invitations.get(contact.pk, [])[:5],
-            "social": incentives.get(contact.pk, [])[:5],
-        }
-        for contact in contacts
-    ]
-
-
-def buying_behaviour(account: Account, *, today: date | None = None) -> dict:
-    """What the orders of the last two years say: how often, how much, when, what."""
-    today = today or timezone.localdate()
-    start = today - timedelta(days=730)
-    orders = Order.objects.filter(
-        account=account, credit_of__isnull=True, date__gte=start, date__lte=today
-    ).counting()
-    stats = orders.aggregate(n=Count("pk"), revenue=Sum("revenue"), last=Max("date"))
-    months = Counter(orders.values_list("date__month", flat=True))
-    categories = list(
-        OrderLine.objects.filter(order__in=orders)
-        .exclude(category="")
-        .values("category")
-        .annotate(revenue=Sum("revenue"))
-        .order_by("-revenue")[:5]
-    )
-    n = stats["n"] or 0
-    return {
-        "orders": n,
-        "per_year": Decimal(n) / 2 if n else Decimal(0),
-        "average": (stats["revenue"] / n) if n else None,
-        "last": stats["last"],
-        "busy_months": [date(2000, m, 1) for m, _c in months.most_common(3)],
-        "categories": categories,
-    }
-
-
-def contact_choices(account: Account) -> list[Contact]:
-    return list(account.contacts.order_by("last_name", "first_name", "id"))

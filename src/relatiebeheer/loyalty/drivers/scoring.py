@@ -19,8 +19,9 @@ and its share). Over the 12 months up to the day scored:
 The **loyalty index** combines the drivers with the configured weights (default trust
 30, satisfaction 30, alternatives 20, investment 20); a driver without data drops out
 and the weights of the others are renormalised, as ``combine_scores`` does. Scorecards
-are stored per account and day (:class:`~relatiebeheer.loyalty.models.DriverScore`)
-when something changed, so the trend shows every change.
+are stored per account and day (:class:`~relatiebeheer.loyalty.models.DriverScore`,
+:func:`.bulk.store_scorecards`) when something changed, so the trend shows every change;
+every page reads the stored figure (:func:`.selectors.loyalty_index`).
 """
 
 from __future__ import annotations
@@ -31,26 +32,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from relatiebeheer.core import survey_scores as ss
 from relatiebeheer.core.periods import last_12_months
-from relatiebeheer.relations.models import Account, Interaction
+from relatiebeheer.loyalty.binding.models import BindingActivity, Level
+from relatiebeheer.relations.models import Account
 from relatiebeheer.sales.models import CostEntry, Order
+from relatiebeheer.satisfaction import selectors as satisfaction
 
-from .models import (
-    BindingActivity,
-    CompetitorNote,
-    DriverScore,
-    Level,
-    LoyaltySettings,
-    TrustJudgement,
-)
+from .models import DRIVERS, CompetitorNote, Driver, LoyaltySettings, Source, TrustJudgement
 
-DRIVERS = ("trust", "satisfaction", "alternatives", "investment")
 CHUNK = 2000
+TRUST_TAG = "trust"  # the survey questions the trust driver reads
 
 
 @dataclass
@@ -79,34 +74,6 @@ class Scorecard:
             ]
             for key, combined in self.drivers.items()
         }
-
-
-def _survey_readings(account_ids: list[int], *, tag: str | None, since: date) -> dict:
-    """Readings from the satisfaction app (the agreed selector), else contact moments only."""
-    try:
-        from relatiebeheer.satisfaction.selectors import account_scores
-    except ImportError:  # pragma: no cover - the satisfaction app always ships it now
-        account_scores = None
-    if account_scores is not None:
-        return account_scores(account_ids, tag=tag, since=since)
-    result: dict[int, list] = {pk: [] for pk in account_ids}
-    if tag is not None:
-        return result
-    from types import SimpleNamespace
-
-    moments = Interaction.objects.filter(
-        account_id__in=account_ids, satisfaction__isnull=False, occurred_at__date__gte=since
-    ).values_list("account_id", "occurred_at", "satisfaction", "pk")
-    for account_id, occurred, value, pk in moments:
-        result[account_id].append(
-            SimpleNamespace(
-                date=timezone.localtime(occurred).date(),
-                score=ss.score_value(ss.FOUR_POINT, value),
-                source="contact_moment",
-                ref=f"interaction:{pk}",
-            )
-        )
-    return result
 
 
 def _profit_and_costs(account_ids: list[int], start: date, end: date):
@@ -143,8 +110,8 @@ def scorecards(
 def _chunk_scorecards(ids: list[int], start: date, end: date, settings) -> dict[int, Scorecard]:
     readings: dict[str, dict[int, list[ss.Reading]]] = {d: defaultdict(list) for d in DRIVERS}
 
-    for tag, driver in (("trust", "trust"), (None, "satisfaction")):
-        for account_id, items in _survey_readings(ids, tag=tag, since=start).items():
+    for tag, driver in ((TRUST_TAG, Driver.TRUST), (None, Driver.SATISFACTION)):
+        for account_id, items in satisfaction.account_scores(ids, tag=tag, since=start).items():
             for item in items:
                 if item.date <= end:
                     readings[driver][account_id].append(
@@ -159,9 +126,9 @@ def _chunk_scorecards(ids: list[int], start: date, end: date, settings) -> dict[
         if account_id in judged:
             continue  # the latest judgement counts
         judged.add(account_id)
-        readings["trust"][account_id].append(
+        readings[Driver.TRUST][account_id].append(
             ss.Reading(
-                source="judgement",
+                source=Source.JUDGEMENT,
                 score=ss.score_value_exact(ss.FOUR_POINT, trust),
                 ref=f"judgement:{pk}",
             )
@@ -178,9 +145,13 @@ def _chunk_scorecards(ids: list[int], start: date, end: date, settings) -> dict[
         if (account_id, name) in seen:
             continue  # the latest note per competitor counts
         seen.add((account_id, name))
-        for source, value in (("price", price), ("quality", quality), ("service", service)):
+        for source, value in (
+            (Source.PRICE, price),
+            (Source.QUALITY, quality),
+            (Source.SERVICE, service),
+        ):
             if value is not None:
-                readings["alternatives"][account_id].append(
+                readings[Driver.ALTERNATIVES][account_id].append(
                     ss.Reading(
                         source=source,
                         score=ss.score_value_exact(ss.CSAT, value),
@@ -204,9 +175,9 @@ def _chunk_scorecards(ids: list[int], start: date, end: date, settings) -> dict[
     for account_id in ids:
         covered = levels.get(account_id, set())
         if covered or costs.get(account_id):
-            readings["investment"][account_id].append(
+            readings[Driver.INVESTMENT][account_id].append(
                 ss.Reading(
-                    source="binding",
+                    source=Source.BINDING,
                     score=Fraction(len(covered), len(Level.values)) * 100,
                     ref=",".join(sorted(covered)),
                 )
@@ -215,8 +186,8 @@ def _chunk_scorecards(ids: list[int], start: date, end: date, settings) -> dict[
         spent = costs.get(account_id) or Decimal(0)
         if gross > 0:
             ratio = Fraction(spent) / (Fraction(gross) * norm)
-            readings["investment"][account_id].append(
-                ss.Reading(source="costs", score=min(ratio, Fraction(1)) * 100)
+            readings[Driver.INVESTMENT][account_id].append(
+                ss.Reading(source=Source.COSTS, score=min(ratio, Fraction(1)) * 100)
             )
 
     weights = settings.weights
@@ -241,84 +212,9 @@ def scorecard(account: Account, *, as_of: date | None = None) -> Scorecard:
     return scorecards([account.pk], as_of=as_of)[account.pk]
 
 
-def _values(card: Scorecard) -> tuple:
+def figures(card: Scorecard) -> tuple[Decimal | None, ...]:
+    """The four driver scores and the index, in the order of :data:`FIGURES`."""
     return (*(card.score(d) for d in DRIVERS), card.index.score)
 
 
-def store_scorecards(*, as_of: date | None = None, account_ids: list[int] | None = None) -> int:
-    """Store today's scorecard for each account whose drivers changed; return how many.
-
-    Without ``account_ids``: every customer (not prospects, not archived) and every
-    account with a judgement or competitor note. Idempotent for the same day.
-    """
-    as_of = as_of or timezone.localdate()
-    if account_ids is None:
-        ids = set(
-            Account.objects.filter(archived=False)
-            .exclude(status=Account.Status.PROSPECT)
-            .values_list("pk", flat=True)
-        )
-        ids |= set(TrustJudgement.objects.values_list("account_id", flat=True))
-        ids |= set(CompetitorNote.objects.values_list("account_id", flat=True))
-        account_ids = sorted(ids)
-    settings = LoyaltySettings.load()
-    written = 0
-    for offset in range(0, len(account_ids), CHUNK):
-        chunk = list(account_ids[offset : offset + CHUNK])
-        cards = scorecards(chunk, as_of=as_of, settings=settings)
-        latest: dict[int, DriverScore] = {}
-        for row in DriverScore.objects.filter(account_id__in=chunk, as_of__lte=as_of).order_by(
-            "account_id", "-as_of"
-        ):
-            latest.setdefault(row.account_id, row)
-        new, changed = [], []
-        for account_id, card in cards.items():
-            values = _values(card)
-            previous = latest.get(account_id)
-            if previous is None and all(v is None for v in values):
-                continue
-            if (
-                previous is not None
-                and (
-                    previous.trust,
-                    previous.satisfaction,
-                    previous.alternatives,
-                    previous.investment,
-                    previous.index,
-                )
-                == values
-            ):
-                continue
-            fields = dict(
-                trust=values[0],
-                satisfaction=values[1],
-                alternatives=values[2],
-                investment=values[3],
-                index=values[4],
-                parts=card.parts(),
-                weights=card.weights,
-            )
-            if previous is not None and previous.as_of == as_of:
-                for name, value in fields.items():
-                    setattr(previous, name, value)
-                changed.append(previous)
-            else:
-                new.append(DriverScore(account_id=account_id, as_of=as_of, **fields))
-        with transaction.atomic():
-            DriverScore.objects.bulk_create(new, batch_size=1000)
-            if changed:
-                DriverScore.objects.bulk_update(
-                    changed,
-                    [
-                        "trust",
-                        "satisfaction",
-                        "alternatives",
-                        "investment",
-                        "index",
-                        "parts",
-                        "weights",
-                    ],
-                    batch_size=500,
-                )
-        written += len(new) + len(changed)
-    return written
+FIGURES: tuple[str, ...] = (*DRIVERS, "index")  # the stored columns of a scorecard

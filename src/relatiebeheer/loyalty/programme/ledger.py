@@ -4,7 +4,7 @@ The ledger (:class:`~relatiebeheer.loyalty.models.LedgerEntry`) is append-only a
 truth: the balance is the sum of its entries, and the lots (what is left of each earn)
 follow from folding it with :func:`core.loyalty_rules.fold_ledger`. The
 :class:`~relatiebeheer.loyalty.models.PointsAccount` row caches balance and pending
-points; :func:`points_rebuild` recomputes the cache from the ledger.
+points; :func:`~relatiebeheer.loyalty.programme.bulk.points_rebuild` recomputes the cache from the ledger.
 
 * Earning is idempotent on its source: an order earns under the key ``order:<id>``
   (unique per points account), so the same order never earns twice, whatever retries.
@@ -22,25 +22,36 @@ points; :func:`points_rebuild` recomputes the cache from the ledger.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from relatiebeheer.audit.services import audit_log
-from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound
+from relatiebeheer.common import writers
 from relatiebeheer.core import loyalty_rules as rules
-from relatiebeheer.relations.models import Account
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.loyalty.campaigns.models import Campaign, CampaignMember
 from relatiebeheer.sales.models import Order, OrderLine
+from relatiebeheer.users.models import User
 
-from .models import Campaign, CampaignMember, LedgerEntry, PointsAccount, Programme, Reward
+from .models import LedgerEntry, PointsAccount, Programme, Reward
+
+# The keys of the ledger entries this module books (unique per points account). The core
+# makes the keys of confirmations, expiries and redemptions from the earn they concern.
+ORDER = "order:"  # an order's earn: order:<order id>
+CREDIT = "credit:"  # a credit note's reversal: credit:<credit note id>
+CANCEL = "cancel:"  # a cancelled order's reversal: cancel:order:<order id>
+DELETED = "deleted:"  # a deleted order's reversal: deleted:order:<order id>
+
+
+def order_key(order_id: int) -> str:
+    return f"{ORDER}{order_id}"
+
+
+EARN = LedgerEntry.Kind.EARN.value
 
 CONFIRMED = {
     Programme.ConfirmOn.DELIVERED: {Order.Status.DELIVERED, Order.Status.PAID},
@@ -82,7 +93,7 @@ def campaign_multipliers(programme: Programme) -> dict[int, list[tuple[date, dat
     return result
 
 
-def _multipliers_on(windows, day: date) -> list[rules.Multiplier]:
+def multipliers_on(windows, day: date) -> list[rules.Multiplier]:
     return [
         rules.Multiplier(Decimal(factor), label="campaign")
         for start, end, factor in windows
@@ -112,31 +123,22 @@ def ledger_state(points_account: PointsAccount) -> rules.LedgerState:
     return rules.fold_ledger(_core(row) for row in rows)
 
 
-def _points_account(programme: Programme, account_id: int) -> PointsAccount:
-    pa, _created = PointsAccount.objects.get_or_create(programme=programme, account_id=account_id)
-    return pa
-
-
-def _locked(programme: Programme, account_id: int) -> PointsAccount:
+def locked_points_account(programme: Programme, account_id: int) -> PointsAccount:
     """The points account row, locked for this transaction (created when missing)."""
-    pa = (
-        PointsAccount.objects.select_for_update()
-        .filter(programme=programme, account_id=account_id)
-        .first()
-    )
-    if pa is None:
+    rows = writers.lock(PointsAccount.objects.filter(programme=programme, account_id=account_id))
+    if not rows:
         try:
             with transaction.atomic():
                 PointsAccount.objects.create(programme=programme, account_id=account_id)
         except IntegrityError:
-            pass
-        pa = PointsAccount.objects.select_for_update().get(
-            programme=programme, account_id=account_id
+            pass  # made by another writer meanwhile
+        rows = writers.lock(
+            PointsAccount.objects.filter(programme=programme, account_id=account_id)
         )
-    return pa
+    return rows[0]
 
 
-def _append(
+def append(
     pa: PointsAccount,
     state: rules.LedgerState,
     planned: tuple[rules.LedgerEntry, ...],
@@ -182,20 +184,6 @@ def _append(
 # --------------------------------------------------------------------------- earning
 
 
-def points_for(programme: Programme, order: Order, *, lines=None, windows=()) -> int:
-    """The points ``order`` earns under the programme's rules (and campaign multipliers)."""
-    rules_ = earn_rules(programme)
-    if lines is None and rules_.category_points_per_euro:
-        lines = list(order.lines.values_list("revenue", "category"))
-    if lines:
-        core_lines = [rules.OrderLine(revenue, category or None) for revenue, category in lines]
-    else:
-        core_lines = order.revenue
-    return rules.points_for_order(
-        rules_, core_lines, multipliers=_multipliers_on(windows, order.date)
-    )
-
-
 @dataclass
 class EarnContext:
     """What earning needs besides the order, read once for many postings."""
@@ -218,21 +206,21 @@ class EarnContext:
     def points_account_id(self, account_id: int) -> int:
         """The points account's id, made when missing (one statement either way)."""
         if account_id not in self.accounts:
-            table = _q(PointsAccount._meta.db_table)
+            table = quote(PointsAccount._meta.db_table)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"INSERT INTO {table} ({_q('programme_id')}, {_q('account_id')}, "  # noqa: S608
-                    f"{_q('balance')}, {_q('pending')}) VALUES (%s, %s, 0, 0) "
-                    f"ON CONFLICT ({_q('programme_id')}, {_q('account_id')}) "
-                    f"DO UPDATE SET {_q('balance')} = {table}.{_q('balance')} "
-                    f"RETURNING {_q('id')}",
+                    f"INSERT INTO {table} ({quote('programme_id')}, {quote('account_id')}, "  # noqa: S608
+                    f"{quote('balance')}, {quote('pending')}) VALUES (%s, %s, 0, 0) "
+                    f"ON CONFLICT ({quote('programme_id')}, {quote('account_id')}) "
+                    f"DO UPDATE SET {quote('balance')} = {table}.{quote('balance')} "
+                    f"RETURNING {quote('id')}",
                     [self.programme.pk, account_id],
                 )
                 self.accounts[account_id] = cursor.fetchone()[0]
         return self.accounts[account_id]
 
 
-def _adapt(value):
+def adapt(value):
     """Parameters for raw SQL, as the ORM would pass them."""
     if isinstance(value, datetime):
         return connection.ops.adapt_datetimefield_value(value)
@@ -254,7 +242,7 @@ class Posting:
 _SQL: dict[tuple[str, str], str] = {}
 
 
-def _earn_sql(name: str) -> str:
+def earn_sql(name: str) -> str:
     """The single-posting statements, quoted once per database vendor."""
     cached = _SQL.get((connection.vendor, name))
     if cached is not None:
@@ -263,10 +251,9 @@ def _earn_sql(name: str) -> str:
     ledger, accounts = q(LedgerEntry._meta.db_table), q(PointsAccount._meta.db_table)
     columns = [
         "points_account_id", "kind", "key", "points", "on", "source", "expires_on",
-        "pending", "amount_cents", "order_id", "note", "created_at",
+        "pending", "amount_cents", "order_id", "note", "created_at", "created_by_id",
     ]  # fmt: skip
     statements = {  # identifiers from the models' _meta, values always as parameters
-        "lock": f"SELECT {q('id')} FROM {q(Programme._meta.db_table)} WHERE {q('id')} = %s FOR UPDATE",  # noqa: S608
         "insert": (
             f"INSERT INTO {ledger} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(columns))}) "
@@ -286,90 +273,8 @@ def _earn_sql(name: str) -> str:
     return _SQL[(connection.vendor, name)]
 
 
-def points_earn(
-    programme: Programme, order: Order, *, context: EarnContext | None = None
-) -> Posting | None:
-    """Book one order's points (idempotent: an order earns once, whatever retries).
-
-    The single-order path (the bulk path is :func:`points_sync`): one transaction (or a
-    savepoint in the caller's) with an ``INSERT … ON CONFLICT DO NOTHING`` on the
-    unique key ``order:<id>`` and, when it inserted, ``balance = balance + points`` — no
-    fold is needed to earn. ``context`` (:class:`EarnContext`) saves reading the rules
-    for every call. Returns the posting, or ``None`` when the order does not earn
-    (credit note, cancelled, before the programme, or booked already).
-    """
-    if (
-        not programme.points_enabled
-        or order.credit_of_id is not None
-        or order.status == Order.Status.CANCELLED
-        or order.revenue <= 0
-        or order.date < programme.starts_on
-    ):
-        return None
-    context = context or EarnContext.build(programme)
-    lines = None
-    if context.rules.category_points_per_euro:
-        lines = [
-            rules.OrderLine(revenue, category or None)
-            for revenue, category in order.lines.values_list("revenue", "category")
-        ]
-    earned = rules.points_for_order(
-        context.rules,
-        lines or order.revenue,
-        multipliers=_multipliers_on(context.multipliers.get(order.account_id, ()), order.date),
-    )
-    pending = order.status not in context.confirmed
-    expires = expiry_for(programme, order.date)
-    key = f"order:{order.pk}"
-    # Inside the caller's transaction no savepoint is needed: a failure fails it all.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # Serialised with the bulk earner (which relies on its anti-join staying true);
-        # SQLite's IMMEDIATE transaction serialises writers already.
-        if connection.features.has_select_for_update:
-            cursor.execute(_earn_sql("lock"), [programme.pk])
-        pa_id = context.points_account_id(order.account_id)
-        cursor.execute(
-            _earn_sql("insert"),
-            [
-                pa_id, "earn", key, earned, _adapt(order.date), "", _adapt(expires), pending,
-                int(order.revenue * 100), order.pk, "", _adapt(timezone.now()),
-            ],
-        )  # fmt: skip
-        row = cursor.fetchone()
-        if row is None:
-            return None  # booked before (a retry)
-        cursor.execute(_earn_sql("add"), [earned, earned if pending else 0, pa_id])
-    return Posting(id=row[0], key=key, points=earned, pending=pending)
-
-
-def _q(name: str) -> str:
+def quote(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-def points_sync(
-    programme: Programme,
-    *,
-    as_of: date,
-    account_ids: list[int] | None = None,
-    since: date | None = None,
-) -> dict[str, int]:
-    """Bring the ledger in line with the orders: earn, confirm, reverse, expire.
-
-    Set-based where it can be: the orders without an earn entry are found with one
-    query and booked in bulk; confirmations, reversals and expiries fold only the
-    points accounts they concern. Expiries are booked in full runs (``account_ids``
-    None) for lots that expired since ``since`` (the previous evaluation; all of them
-    when None). Idempotent: a second run books nothing.
-    """
-    counts = {"earned": 0, "earn_postings": 0, "confirmed": 0, "reversed": 0, "expired": 0}
-    if not programme.points_enabled:
-        return counts
-    _earn_in_bulk(programme, as_of, account_ids, counts)
-    _confirm(programme, account_ids, counts)
-    _reverse(programme, as_of, account_ids, counts)
-    if account_ids is None:
-        _expire(programme, as_of, since, counts)
-    return counts
 
 
 def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
@@ -393,7 +298,7 @@ def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
     confirmed = CONFIRMED[programme.points_confirm_on]
     with transaction.atomic():
         # One bulk earner at a time per programme (the anti-join above stays true).
-        list(Programme.objects.select_for_update().filter(pk=programme.pk).values_list("pk"))
+        writers.lock(Programme.objects.filter(pk=programme.pk))
         rows = list(orders.values_list("pk", "account_id", "date", "status", "revenue"))
         if not rows:
             return
@@ -416,7 +321,7 @@ def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
             )
             existing.update(_points_accounts(programme, missing))
         totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-        now = _adapt(timezone.now())
+        now = adapt(timezone.now())
         expiry: dict[date, object] = {}
         entries = []
         for order_id, account_id, day, status, revenue in rows:
@@ -425,17 +330,17 @@ def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
             points = rules.points_for_order(
                 rules_,
                 order_lines,
-                multipliers=_multipliers_on(multipliers.get(account_id, ()), day),
+                multipliers=multipliers_on(multipliers.get(account_id, ()), day),
             )
             pending = status not in confirmed
             pa_id = existing[account_id]
             if day not in expiry:
-                expiry[day] = (_adapt(day), _adapt(expiry_for(programme, day)))
+                expiry[day] = (adapt(day), adapt(expiry_for(programme, day)))
             on, expires = expiry[day]
             entries.append(
                 (
-                    pa_id, "earn", f"order:{order_id}", points, on, "", expires, pending,
-                    int(revenue * 100), order_id, "", now,
+                    pa_id, EARN, order_key(order_id), points, on, "", expires, pending,
+                    int(revenue * 100), order_id, "", now, None,
                 )
             )  # fmt: skip
             totals[pa_id][0] += points
@@ -443,13 +348,13 @@ def _earn_in_bulk(programme, as_of, account_ids, counts) -> None:
             counts["earned"] += points
         with connection.cursor() as cursor:
             for start in range(0, len(entries), 5000):
-                cursor.executemany(_earn_sql("bulk_insert"), entries[start : start + 5000])
+                cursor.executemany(earn_sql("bulk_insert"), entries[start : start + 5000])
         counts["earn_postings"] += len(entries)
-        table = _q(PointsAccount._meta.db_table)
+        table = quote(PointsAccount._meta.db_table)
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {table} SET {_q('balance')} = {_q('balance')} + %s, "  # noqa: S608
-                f"{_q('pending')} = {_q('pending')} + %s WHERE {_q('id')} = %s",
+                f"UPDATE {table} SET {quote('balance')} = {quote('balance')} + %s, "  # noqa: S608
+                f"{quote('pending')} = {quote('pending')} + %s WHERE {quote('id')} = %s",
                 [(b, p, pk) for pk, (b, p) in totals.items()],
             )
 
@@ -496,11 +401,11 @@ def _confirm(programme, account_ids, counts) -> None:
     today = timezone.localdate()
     for account_id, items in groups.items():
         with transaction.atomic():
-            pa = _locked(programme, account_id)
+            pa = locked_points_account(programme, account_id)
             state = ledger_state(pa)
             for key, order_id in items:
                 planned = rules.plan_confirm(state, earn_key=key, on=today)
-                state = _append(pa, state, planned, order_id=order_id)
+                state = append(pa, state, planned, order_id=order_id)
                 counts["confirmed"] += len(planned)
 
 
@@ -524,37 +429,37 @@ def _reverse(programme, as_of, account_ids, counts) -> None:
             revenue__lt=0,
         )
         .exclude(status=Order.Status.CANCELLED)
-        .exclude(pk__in=reversed_keys.filter(key__startswith="credit:").values("order_id"))
+        .exclude(pk__in=reversed_keys.filter(key__startswith=CREDIT).values("order_id"))
         .values_list("account_id", "pk", "credit_of_id", "revenue", "date")
     )
     for account_id, pk, original, revenue, day in notes:
-        work.append((account_id, f"credit:{pk}", f"order:{original}", -revenue, day, pk))
+        work.append((account_id, f"{CREDIT}{pk}", order_key(original), -revenue, day, pk))
     # Cancelled orders that had earned.
     cancelled = (
         earned.filter(order_id__in=Order.objects.filter(status=Order.Status.CANCELLED).values("pk"))
-        .exclude(order_id__in=reversed_keys.filter(key__startswith="cancel:").values("order_id"))
+        .exclude(order_id__in=reversed_keys.filter(key__startswith=CANCEL).values("order_id"))
         .values_list("points_account__account_id", "order_id")
     )
     for account_id, order_id in cancelled:
         work.append(
-            (account_id, f"cancel:order:{order_id}", f"order:{order_id}", None, as_of, order_id)
+            (account_id, CANCEL + order_key(order_id), order_key(order_id), None, as_of, order_id)
         )
     # Orders deleted after they earned.
     gone = (
         earned.exclude(order_id__in=Order.objects.values("pk"))
-        .exclude(order_id__in=reversed_keys.filter(key__startswith="deleted:").values("order_id"))
+        .exclude(order_id__in=reversed_keys.filter(key__startswith=DELETED).values("order_id"))
         .values_list("points_account__account_id", "order_id")
     )
     for account_id, order_id in gone:
         work.append(
-            (account_id, f"deleted:order:{order_id}", f"order:{order_id}", None, as_of, order_id)
+            (account_id, DELETED + order_key(order_id), order_key(order_id), None, as_of, order_id)
         )
     by_account: dict[int, list] = defaultdict(list)
     for item in work:
         by_account[item[0]].append(item[1:])
     for account_id, items in by_account.items():
         with transaction.atomic():
-            pa = _locked(programme, account_id)
+            pa = locked_points_account(programme, account_id)
             state = ledger_state(pa)
             for key, earn_key, credited, day, order_id in sorted(items, key=lambda x: (x[3], x[0])):
                 if key in state.entries:
@@ -569,7 +474,7 @@ def _reverse(programme, as_of, account_ids, counts) -> None:
                 reversal = rules.compute_reversal(
                     state, key=key, earn_key=earn_key, credited=credited, on=day
                 )
-                state = _append(pa, state, reversal.entries, order_id=order_id)
+                state = append(pa, state, reversal.entries, order_id=order_id)
                 counts["reversed"] += -sum(e.points for e in reversal.entries)
 
 
@@ -589,124 +494,157 @@ def _expire(programme, as_of, since, counts) -> None:
     accounts = sorted(set(lots.values_list("points_account__account_id", flat=True)))
     for account_id in accounts:
         with transaction.atomic():
-            pa = _locked(programme, account_id)
+            pa = locked_points_account(programme, account_id)
             state = ledger_state(pa)
             planned = rules.compute_expiries(state, as_of)
-            _append(pa, state, planned)
+            append(pa, state, planned)
             counts["expired"] += -sum(e.points for e in planned)
 
 
 # --------------------------------------------------------------------------- redeeming
 
 
-def points_redeem(
-    *,
-    actor,
-    account: Account,
-    programme: Programme,
-    reward: Reward | None = None,
-    points: int | None = None,
-    key: str | None = None,
-    on: date | None = None,
-) -> LedgerEntry:
-    """Redeem points (for a reward, or a number of points), first-to-expire first.
+# --------------------------------------------------------------------------- entry points
 
-    Never below zero: the points account row is locked, the ledger folded and the core
-    refuses a redemption beyond what is available on ``on``. ``key`` makes a retry safe
-    (the same key redeems once); without it every call is a new redemption.
+
+def earn_one(
+    programme: Programme, order: Order, context: EarnContext | None, *, actor: User | None = None
+) -> Posting | None:
+    """Book one order's points; ``None`` when it does not earn or earned before.
+
+    One transaction (or the caller's) with an ``INSERT … ON CONFLICT DO NOTHING`` on the
+    unique key ``order:<id>`` and, when it inserted, ``balance = balance + points`` — no
+    fold is needed to earn.
     """
-    require_account_writable(actor, account)
+    if (
+        not programme.points_enabled
+        or order.credit_of_id is not None
+        or order.status == Order.Status.CANCELLED
+        or order.revenue <= 0
+        or order.date < programme.starts_on
+    ):
+        return None
+    context = context or EarnContext.build(programme)
+    lines = None
+    if context.rules.category_points_per_euro:
+        lines = [
+            rules.OrderLine(revenue, category or None)
+            for revenue, category in order.lines.values_list("revenue", "category")
+        ]
+    earned = rules.points_for_order(
+        context.rules,
+        lines or order.revenue,
+        multipliers=multipliers_on(context.multipliers.get(order.account_id, ()), order.date),
+    )
+    pending = order.status not in context.confirmed
+    expires = expiry_for(programme, order.date)
+    key = order_key(order.pk)
+    # Inside the caller's transaction no savepoint is needed: a failure fails it all.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Serialised with the bulk earner (which relies on its anti-join staying true) by
+        # the programme's row; the points account's row is locked as every posting to it
+        # is. One prepared statement each: a compiled queryset per posting costs more than
+        # the posting (SQLite's IMMEDIATE transaction serialises writers already).
+        writers.lock_one(Programme, programme.pk)
+        pa_id = context.points_account_id(order.account_id)
+        writers.lock_one(PointsAccount, pa_id)
+        cursor.execute(
+            earn_sql("insert"),
+            [
+                pa_id, EARN, key, earned, adapt(order.date), "", adapt(expires), pending,
+                int(order.revenue * 100), order.pk, "", adapt(timezone.now()),
+                actor.pk if actor is not None else None,
+            ],
+        )  # fmt: skip
+        row = cursor.fetchone()
+        if row is None:
+            return None  # booked before (a retry)
+        cursor.execute(earn_sql("add"), [earned, earned if pending else 0, pa_id])
+    return Posting(id=row[0], key=key, points=earned, pending=pending)
+
+
+def sync(
+    programme: Programme, *, as_of: date, account_ids: list[int] | None, since: date | None
+) -> dict[str, int]:
+    """Earn, confirm, reverse and expire (see :func:`.bulk.points_sync`)."""
+    counts = {"earned": 0, "earn_postings": 0, "confirmed": 0, "reversed": 0, "expired": 0}
     if not programme.points_enabled:
-        raise InvalidInput({"programme": [_("This programme has no points.")]})
-    if reward is not None:
-        if reward.programme_id != programme.pk or not reward.active:
-            raise InvalidInput({"reward": [_("Choose a reward of this programme.")]})
-        points = reward.points
-    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-        raise InvalidInput({"points": [_("Redeem a whole number of points above zero.")]})
-    on = on or timezone.localdate()
-    key = key or f"redeem:{uuid.uuid4().hex}"
-    if not key.startswith("redeem:"):
-        key = f"redeem:{key}"
-    with transaction.atomic():
-        pa = _locked(programme, account.pk)
-        state = ledger_state(pa)
-        try:
-            planned = rules.plan_redemption(state, key=key[:80], points=points, on=on)
-        except rules.LedgerError as exc:
-            if exc.code == "insufficient_points":
-                raise Conflict(
-                    _("Not enough points: %(asked)s asked, %(available)s available.")
-                    % {"asked": points, "available": exc.details.get("available", 0)},
-                    code="insufficient_points",
-                ) from exc
-            raise InvalidInput({"key": [_("This key was used for another redemption.")]}) from exc
-        if not planned:  # a retry of a redemption already booked
-            return LedgerEntry.objects.get(points_account=pa, key=key[:80])
-        _append(pa, state, planned, reward=reward, actor=actor)
-        entry = LedgerEntry.objects.get(points_account=pa, key=key[:80])
-        audit_log(
-            actor=actor,
-            action="points.redeem",
-            obj=entry,
-            account_id=account.pk,
-            extra={"points": points, "reward_id": reward.pk if reward else None},
-        )
-    return entry
+        return counts
+    _earn_in_bulk(programme, as_of, account_ids, counts)
+    _confirm(programme, account_ids, counts)
+    _reverse(programme, as_of, account_ids, counts)
+    if account_ids is None:
+        _expire(programme, as_of, since, counts)
+    return counts
 
 
-def points_rebuild(programme: Programme | None = None) -> int:
-    """Recompute every cached balance from the ledger; return how many were wrong."""
+# --------------------------------------------------------------------------- the cache
+
+
+@dataclass
+class CacheDifference:
+    points_account_id: int
+    cached: tuple[int, int]  # balance, pending
+    ledger: tuple[int, int]
+
+
+def cache_differences(programme: Programme | None = None) -> tuple[int, list[CacheDifference]]:
+    """The points accounts whose cached balance or pending points differ from the ledger.
+
+    Set-based: the balance is the sum of the entries (one ``SUM … GROUP BY``); pending
+    points can only sit in earns that are pending and not confirmed, so the ledger is
+    folded only for the accounts that have such an earn, that cache pending points, or
+    whose balance differs. Returns how many accounts were compared, and the differences.
+    """
     accounts = PointsAccount.objects.all()
+    entries = LedgerEntry.objects.all()
     if programme is not None:
         accounts = accounts.filter(programme=programme)
-    wrong = 0
-    for pa in accounts.iterator(chunk_size=1000):
-        with transaction.atomic():
-            locked = PointsAccount.objects.select_for_update().get(pk=pa.pk)
-            state = ledger_state(locked)
-            if (locked.balance, locked.pending) != (state.balance, state.pending):
-                wrong += 1
-                PointsAccount.objects.filter(pk=pa.pk).update(
-                    balance=state.balance, pending=state.pending
-                )
-    return wrong
-
-
-def points_summary(programme: Programme, account: Account, *, today: date | None = None) -> dict:
-    """Balance, pending and available points and the lots of one account (for display)."""
-    today = today or timezone.localdate()
-    pa = PointsAccount.objects.filter(programme=programme, account=account).first()
-    if pa is None:
-        return {"balance": 0, "pending": 0, "available": 0, "lots": [], "expiring": None}
-    state = ledger_state(pa)
-    lots = sorted(state.lots, key=lambda lot: lot.fifo_key)
-    upcoming = [lot for lot in lots if lot.remaining and lot.expires_on and lot.expires_on >= today]
-    return {
-        "balance": state.balance,
-        "pending": state.pending,
-        "available": state.available_on(today),
-        "lots": lots,
-        "expiring": upcoming[0] if upcoming else None,
-    }
-
-
-def points_account_get(*, actor, programme: Programme, account_id: int) -> PointsAccount:
-    pa = (
-        PointsAccount.objects.visible_to(actor)
-        .filter(programme=programme, account_id=account_id)
-        .first()
+        entries = entries.filter(points_account__programme=programme)
+    sums = dict(
+        entries.values("points_account_id")
+        .annotate(total=models.Sum("points"))
+        .values_list("points_account_id", "total")
     )
-    if pa is None:
-        raise NotFound()
-    return pa
+    confirmed = LedgerEntry.objects.filter(
+        points_account=OuterRef("points_account"),
+        kind=LedgerEntry.Kind.CONFIRM,
+        source=OuterRef("key"),
+    )
+    open_earns = set(
+        entries.filter(kind=LedgerEntry.Kind.EARN, pending=True)
+        .filter(~Exists(confirmed))
+        .values_list("points_account_id", flat=True)
+    )
+    checked = 0
+    to_fold: list[int] = []
+    for pk, balance, pending in accounts.values_list("pk", "balance", "pending").iterator(
+        chunk_size=5000
+    ):
+        checked += 1
+        if balance != (sums.get(pk) or 0) or pending or pk in open_earns:
+            to_fold.append(pk)
+    found = []
+    for chunk_start in range(0, len(to_fold), 1000):
+        for pa in PointsAccount.objects.filter(pk__in=to_fold[chunk_start : chunk_start + 1000]):
+            state = ledger_state(pa)
+            if (pa.balance, pa.pending) != (state.balance, state.pending):
+                found.append(
+                    CacheDifference(pa.pk, (pa.balance, pa.pending), (state.balance, state.pending))
+                )
+    return checked, found
 
 
-__all__ = [
-    "ledger_state",
-    "points_earn",
-    "points_rebuild",
-    "points_redeem",
-    "points_summary",
-    "points_sync",
-]
+def repair_cache(points_account_id: int) -> bool:
+    """Set one cached balance from its ledger, under the points account's lock; whether it
+    differed (the ledger may have moved on since the difference was found)."""
+    with transaction.atomic():
+        rows = writers.lock(PointsAccount.objects.filter(pk=points_account_id))
+        if not rows:
+            return False
+        pa = rows[0]
+        state = ledger_state(pa)
+        if (pa.balance, pa.pending) == (state.balance, state.pending):
+            return False
+        PointsAccount.objects.filter(pk=pa.pk).update(balance=state.balance, pending=state.pending)
+    return True

@@ -19,7 +19,7 @@ from .surveys.services import settings_update
 class SettingsForm(forms.ModelForm):
     """The settings with the version the administrator saw (checked when saving)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     auto_send_kinds = forms.MultipleChoiceField(
         choices=Interaction.Kind.choices,
         required=False,
@@ -34,11 +34,11 @@ class SettingsForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial["version"] = self.instance.version
+            self.initial["seen_version"] = self.instance.version
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        seen = data.get("version")
+        seen = data.get("seen_version")
         current = SatisfactionSettings.load().version
         if seen is not None and seen != current:
             raise forms.ValidationError(
@@ -82,7 +82,7 @@ class SatisfactionSettingsAdmin(admin.ModelAdmin):
         ),
         (
             _("Answer pages"),
-            {"fields": ["rate_limit_per_token", "rate_limit_failures_per_address", "version"]},
+            {"fields": ["rate_limit_per_token", "rate_limit_failures_per_address", "seen_version"]},
         ),
     ]
 
@@ -102,9 +102,9 @@ class SatisfactionSettingsAdmin(admin.ModelAdmin):
         data = {
             name: form.cleaned_data[name]
             for name in form.changed_data
-            if name != "version" and name in form.cleaned_data
+            if name != "seen_version" and name in form.cleaned_data
         }
-        version = form.cleaned_data.get("version") or SatisfactionSettings.load().version
+        version = form.cleaned_data.get("seen_version") or SatisfactionSettings.load().version
         saved = settings_update(actor=request.user, version=version, data=data)
         obj.version = saved.version
 

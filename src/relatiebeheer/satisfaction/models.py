@@ -405,7 +405,11 @@ class Answer(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey("relations.Account", on_delete=models.CASCADE, related_name="+")
+    # A reverse name, so that an account merge (which moves every relation to Account)
+    # moves the answers with their responses instead of deleting them with the account.
+    account = models.ForeignKey(
+        "relations.Account", on_delete=models.CASCADE, related_name="survey_answers"
+    )
     kind = models.CharField(max_length=20, choices=kinds.choices)
     tags_text = models.CharField(max_length=300, blank=True, default="")
     submitted_at = models.DateTimeField()

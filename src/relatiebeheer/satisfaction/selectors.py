@@ -25,6 +25,7 @@ from relatiebeheer.core.money import from_cents
 from relatiebeheer.core.periods import last_12_months
 from relatiebeheer.relations.models import Account, Interaction
 from relatiebeheer.users.access import sees_all_accounts
+from relatiebeheer.users.models import User
 
 from .models import (
     Answer,
@@ -205,14 +206,14 @@ def satisfaction_scores(account_ids: Iterable[int]) -> dict[int, Decimal | None]
 # --- lists ------------------------------------------------------------------------------
 
 
-def survey_list(*, actor) -> QuerySet[Survey]:
+def survey_list(*, actor: User) -> QuerySet[Survey]:
     """Surveys are the organisation's, visible to every user (their results are scoped)."""
     return Survey.objects.annotate(
         question_count=Count("questions", filter=Q(questions__archived=False), distinct=True)
     ).order_by("-active", "name", "id")
 
 
-def survey_get(*, actor, pk: int) -> Survey:
+def survey_get(*, actor: User, pk: int) -> Survey:
     survey = Survey.objects.filter(pk=pk).first()
     if survey is None or not getattr(actor, "is_authenticated", False):
         raise NotFound()
@@ -220,7 +221,7 @@ def survey_get(*, actor, pk: int) -> Survey:
 
 
 def invitation_list(
-    *, actor, survey_id: int | None = None, account_id: int | None = None
+    *, actor: User, survey_id: int | None = None, account_id: int | None = None
 ) -> QuerySet[Invitation]:
     qs = Invitation.objects.visible_to(actor).select_related("survey", "account", "contact")
     if survey_id:
@@ -232,7 +233,7 @@ def invitation_list(
 
 def response_list(
     *,
-    actor,
+    actor: User,
     survey_id: int | None = None,
     account_id: int | None = None,
     since: date | None = None,
@@ -251,7 +252,7 @@ def response_list(
 
 
 def followup_list(
-    *, actor, open_only: bool = True, assignee_id: int | None = None
+    *, actor: User, open_only: bool = True, assignee_id: int | None = None
 ) -> QuerySet[FollowUp]:
     qs = FollowUp.objects.visible_to(actor).select_related(
         "account", "assignee", "response__contact", "response__survey", "task"
@@ -263,7 +264,7 @@ def followup_list(
     return qs.order_by("due_date", "id") if open_only else qs.order_by("-created_at", "-id")
 
 
-def followup_get(*, actor, pk: int) -> FollowUp:
+def followup_get(*, actor: User, pk: int) -> FollowUp:
     followup = (
         FollowUp.objects.visible_to(actor)
         .select_related("account", "assignee", "response__contact", "response__survey", "task")
@@ -366,7 +367,7 @@ def _account_scores(answers: QuerySet) -> list[tuple[int, int | None, int, int, 
 
 def survey_results(
     *,
-    actor,
+    actor: User,
     survey: Survey,
     since: date | None = None,
     until: date | None = None,
@@ -502,7 +503,7 @@ def survey_results(
 
     # 4. per account: one grouped pass over the answers, then accounts, managers and
     #    revenue for the accounts found (see ``_account_scores``).
-    rows = _account_scores(answers.filter(question_id__in=[q.pk for q in scored]))
+    per_account = _account_scores(answers.filter(question_id__in=[q.pk for q in scored]))
     # Exact in integers: scores in tenths, revenue in cents; an account's mean is
     # tenths / n, and "below the threshold" is tenths < threshold × 10 × n.
     threshold = int(config.unhappy_account_below * 10)
@@ -512,7 +513,7 @@ def survey_results(
     at_risk_cents = at_risk_n = 0
     managers: dict[int | None, list[int]] = {}
     ranked = []
-    for account_id, manager_id, cents, tenths, n in rows:
+    for account_id, manager_id, cents, tenths, n in per_account:
         weight = cents if cents > 0 else 0
         weighted[n] += tenths * weight
         weight_total += weight
@@ -542,7 +543,6 @@ def survey_results(
         for _mean, _r, account_id, tenths, n, cents, unhappy in shown
     ]
     weighted_exact = sum((Fraction(total, n) for n, total in weighted.items()), Fraction(0))
-    from relatiebeheer.users.models import User
 
     users = {
         u.pk: str(u) for u in User.objects.filter(pk__in=[m for m in managers if m is not None])
@@ -551,7 +551,7 @@ def survey_results(
         (
             {
                 "manager_id": manager_id,
-                "name": users.get(manager_id, ""),
+                "name": users.get(manager_id, "") if manager_id is not None else "",
                 "score": scores.round_score(Fraction(tenths, n * 10)) if n else None,
                 "answers": n,
                 "accounts": count,

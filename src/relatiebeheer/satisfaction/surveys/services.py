@@ -137,9 +137,9 @@ def _clean_choices(raw: Any, index: int) -> list[dict]:
         key = str(option.get("key") or n).strip()[:60]
         if not label_nl:
             raise InvalidInput(errors)
-        raw_score = option.get("score")
+        raw_score: Any = option.get("score")
         score: float | None = None
-        if raw_score not in ("", None):
+        if raw_score is not None and raw_score != "":
             try:
                 score = float(raw_score)
             except (TypeError, ValueError):

@@ -24,7 +24,7 @@ follows the registry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -196,11 +196,6 @@ def choices() -> list[tuple[str, Any]]:
     return [(kind.key, kind.label) for kind in _kinds.values()]
 
 
-def in_columns(column: str) -> list[str]:
-    """The kinds whose answers are kept in ``column``."""
-    return [kind.key for kind in _kinds.values() if kind.column == column]
-
-
 # --- the kinds --------------------------------------------------------------------------
 
 
@@ -231,42 +226,36 @@ def _no_options(question: Any, language: str) -> list[tuple[Any, str]]:
     return []
 
 
-def _register_defaults(kinds: Iterable[Kind]) -> None:
-    for kind in kinds:
-        register_kind(kind)
-
-
-_register_defaults(
-    [
-        Kind(
-            "four_point",
-            _("4-point scale (zeer goed – slecht)"),
-            INT,
-            scores.FOUR_POINT,
-            _four_point,
-            export_labels=True,
-        ),
-        Kind("csat", _("CSAT 1–5"), INT, scores.CSAT, _numbers(scores.CSAT)),
-        Kind("nps", _("NPS 0–10"), INT, scores.NPS, _numbers(scores.NPS)),
-        Kind("grade", _("Grade 1–10"), INT, scores.GRADE, _numbers(scores.GRADE)),
-        Kind(
-            "yes_no",
-            _("Yes / no"),
-            BOOL,
-            scores.YES_NO,
-            _yes_no,
-            export_labels=True,
-            has_unhappy_answer=True,
-        ),
-        Kind(
-            "single_choice",
-            _("Single choice"),
-            CHOICE,
-            None,
-            _own_options,
-            export_labels=True,
-            has_options=True,
-        ),
-        Kind("open_text", _("Open text"), TEXT, scores.OPEN_TEXT, _no_options),
-    ]
-)
+for _kind in (
+    Kind(
+        "four_point",
+        _("4-point scale (zeer goed – slecht)"),
+        INT,
+        scores.FOUR_POINT,
+        _four_point,
+        export_labels=True,
+    ),
+    Kind("csat", _("CSAT 1–5"), INT, scores.CSAT, _numbers(scores.CSAT)),
+    Kind("nps", _("NPS 0–10"), INT, scores.NPS, _numbers(scores.NPS)),
+    Kind("grade", _("Grade 1–10"), INT, scores.GRADE, _numbers(scores.GRADE)),
+    Kind(
+        "yes_no",
+        _("Yes / no"),
+        BOOL,
+        scores.YES_NO,
+        _yes_no,
+        export_labels=True,
+        has_unhappy_answer=True,
+    ),
+    Kind(
+        "single_choice",
+        _("Single choice"),
+        CHOICE,
+        None,
+        _own_options,
+        export_labels=True,
+        has_options=True,
+    ),
+    Kind("open_text", _("Open text"), TEXT, scores.OPEN_TEXT, _no_options),
+):
+    register_kind(_kind)

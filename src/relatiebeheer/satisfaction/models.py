@@ -239,10 +239,6 @@ class Question(models.Model):
         return kinds.get(self.kind)
 
     @property
-    def kind_label(self) -> str:
-        return str(self.kind_spec.label)
-
-    @property
     def scale(self) -> scores.Scale:
         return self.kind_spec.scale_for(self)
 

@@ -317,11 +317,6 @@ def _months(since: date, until: date) -> list[date]:
     return months
 
 
-def _headline(scale: scores.Scale, counts: dict) -> Decimal | None:
-    """The scale's key figure for one month's counts (as ``summarize`` reports it)."""
-    return scores.summarize(scale, counts).headline
-
-
 def _score_of(question: Question, value) -> Fraction | None:
     cache = question.__dict__.setdefault("_score_cache", {})
     if value not in cache:
@@ -470,7 +465,7 @@ def survey_results(
                 {
                     "month": month,
                     "count": sum(month_counts.values()),
-                    "headline": _headline(scale, month_counts),
+                    "headline": scores.headline(scale, month_counts),
                 }
             )
         results.append(QuestionResult(question, summary, labels, trend))

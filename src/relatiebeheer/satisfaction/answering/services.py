@@ -103,10 +103,12 @@ def response_submit(
             else:
                 # PostgreSQL: simultaneous submissions queue on the row lock and then find
                 # it answered; SQLite: the IMMEDIATE transaction already runs them one by one.
-                locked = writers.lock(
-                    Invitation.objects.filter(pk=invitation.pk).only("pk", "completed_at")
+                completed = writers.lock(
+                    Invitation.objects.filter(pk=invitation.pk).values_list(
+                        "completed_at", flat=True
+                    )
                 )
-                if not locked or locked[0].completed_at is not None:
+                if not completed or completed[0] is not None:
                     raise AlreadyAnswered()
                 _complete_invitation(invitation.pk, now)
                 rows = []

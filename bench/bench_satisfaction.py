@@ -67,7 +67,10 @@ from django.db import transaction
 from django.utils import timezone
 from relatiebeheer.core import survey_scores as scores
 from relatiebeheer.relations.models import Account, Contact, ConsentRecord
-from relatiebeheer.satisfaction import services
+from relatiebeheer.satisfaction.answering.form import form_questions
+from relatiebeheer.satisfaction.answering.tokens import hash_token
+from relatiebeheer.satisfaction.counts import check_answer_counts
+from relatiebeheer.satisfaction.defaults import default_survey
 from relatiebeheer.satisfaction.models import (
     Answer, AnswerToken, Invitation, Response, SatisfactionSettings,
 )
@@ -78,8 +81,8 @@ rng = random.Random(7)
 config = SatisfactionSettings.load()
 config.rate_limit_per_token = 30
 config.save()
-survey = services.default_survey()
-questions = services.form_questions(survey)
+survey = default_survey()
+questions = form_questions(survey)
 scored = [q for q in questions if q.kind == "four_point"]
 text_q = [q for q in questions if q.kind == "open_text"][0]
 contacts = {}
@@ -125,7 +128,8 @@ if existing < answers_wanted:
                                    submitted_at=resp.submitted_at, month=month,
                                    value_text=rng.choice(["", "", "", "Prima", "Snel geholpen"])))
             Answer.objects.bulk_create(rows, batch_size=1000)
-    services.answer_counts_rebuild(survey_id=survey.pk)  # bulk rows bypass the live counts
+    with transaction.atomic():  # bulk rows bypass the live counts: the figure check repairs them
+        check_answer_counts(repair=True, survey_ids=[survey.pk])
 # Fresh invitations for the load, each with its own token (raw tokens only in the file).
 tokens = []
 with transaction.atomic():
@@ -137,7 +141,7 @@ with transaction.atomic():
     for inv in invs:
         raw = secrets.token_urlsafe(32)
         tokens.append(raw)
-        rows.append(AnswerToken(invitation=inv, kind="invitation", token_hash=services.hash_token(raw),
+        rows.append(AnswerToken(invitation=inv, kind="invitation", token_hash=hash_token(raw),
                                 issued_at=now, expires_at=now + timedelta(days=30)))
     AnswerToken.objects.bulk_create(rows, batch_size=2000)
 sales, _ = User.objects.get_or_create(username="bench-sales", defaults={"role": Role.SALES_MANAGER})

@@ -28,11 +28,9 @@ def _fresh_process_caches():
     test, as the database does."""
     yield
     try:
+        from relatiebeheer.satisfaction.answering.form import _question_cache
+        from relatiebeheer.satisfaction.answering.tokens import _survey_cache
         from relatiebeheer.satisfaction.models import _settings_cache
-        from relatiebeheer.satisfaction.services import (
-            _question_cache,
-            _survey_cache,
-        )
     except Exception:  # pragma: no cover - the pure-core run without Django
         return
     for cache in (_settings_cache, _question_cache, _survey_cache):

@@ -151,22 +151,26 @@ def _imports(world: World, owner) -> None:
 def _satisfaction(world: World, owner) -> None:
     from django.utils import timezone
 
-    from relatiebeheer.satisfaction import services
+    from relatiebeheer.satisfaction.answering.form import form_questions
+    from relatiebeheer.satisfaction.answering.services import response_submit
+    from relatiebeheer.satisfaction.answering.tokens import hash_token
+    from relatiebeheer.satisfaction.defaults import default_survey
     from relatiebeheer.satisfaction.models import AnswerToken
+    from relatiebeheer.satisfaction.sending.services import invite
 
-    survey = services.default_survey()
-    invitation = services.invite(
+    survey = default_survey()
+    invitation = invite(
         actor=owner, survey=survey, contacts=[world.contact], source="manual"
     ).invited[0]
     token = invitation.tokens.get()
     now = timezone.now()
     AnswerToken.objects.filter(pk=token.pk).update(
-        token_hash=services.hash_token("world-token"),
+        token_hash=hash_token("world-token"),
         issued_at=now,
         expires_at=now + timezone.timedelta(days=30),
     )
-    questions = services.form_questions(survey)
-    response = services.response_submit(
+    questions = form_questions(survey)
+    response = response_submit(
         token=AnswerToken.objects.get(pk=token.pk),
         data={f"q{q.pk}": "1" for q in questions if q.kind == "four_point"},
     )

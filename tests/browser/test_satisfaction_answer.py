@@ -5,8 +5,10 @@ import pytest
 from django.utils import timezone
 
 from relatiebeheer.outbox.sending import send_due
-from relatiebeheer.satisfaction import services
+from relatiebeheer.satisfaction.answering.form import form_questions
+from relatiebeheer.satisfaction.defaults import default_survey
 from relatiebeheer.satisfaction.models import FollowUp, Response
+from relatiebeheer.satisfaction.sending.services import invite
 
 from ..factories import AccountFactory, UserFactory
 from ..satisfaction.conftest import answer_link, consenting_contact, smtp  # noqa: F401
@@ -21,9 +23,7 @@ def test_a_contact_answers_the_mail_on_a_phone(browser, live_server, smtp, setti
     manager = UserFactory(username="daan", email="daan@example.nl")
     account = AccountFactory(name="de Bijenkorf", manager=manager)
     contact = consenting_contact(account, first_name="Priya", email="priya@bijenkorf.example")
-    services.invite(
-        actor=manager, survey=services.default_survey(), contacts=[contact], source="manual"
-    )
+    invite(actor=manager, survey=default_survey(), contacts=[contact], source="manual")
     assert send_due().sent
     mail = smtp.to("priya@bijenkorf.example")[0]
     link = answer_link(mail)
@@ -36,7 +36,7 @@ def test_a_contact_answers_the_mail_on_a_phone(browser, live_server, smtp, setti
     try:
         page.goto(link)
         assert page.locator("h1").inner_text() == "Hoe was ons contact?"
-        questions = services.form_questions(services.default_survey())
+        questions = form_questions(default_survey())
         # A draft is kept while filling in: leave after the first answer, come back.
         page.locator(f"label[for='q{questions[0].pk}-4']").click()
         page.wait_for_timeout(900)

@@ -10,7 +10,11 @@ from django.utils import timezone
 
 from relatiebeheer.outbox.models import OutboxMessage
 from relatiebeheer.relations.models import Interaction, SavedSelection, Task
-from relatiebeheer.satisfaction import services
+from relatiebeheer.satisfaction.answering.form import form_questions
+from relatiebeheer.satisfaction.answering.services import response_submit
+from relatiebeheer.satisfaction.answering.tokens import hash_token
+from relatiebeheer.satisfaction.defaults import default_survey
+from relatiebeheer.satisfaction.followups.services import followups_notify_overdue
 from relatiebeheer.satisfaction.models import (
     AnswerToken,
     FollowUp,
@@ -18,6 +22,12 @@ from relatiebeheer.satisfaction.models import (
     RateCounter,
     Response,
     SatisfactionSettings,
+)
+from relatiebeheer.satisfaction.sending.services import (
+    auto_invite,
+    invite,
+    invite_selection,
+    send_reminders,
 )
 
 from ..factories import AccountFactory, InteractionFactory
@@ -30,9 +40,7 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _invite(actor, contacts, **extra):
-    return services.invite(
-        actor=actor, survey=services.default_survey(), contacts=contacts, source="manual", **extra
-    )
+    return invite(actor=actor, survey=default_survey(), contacts=contacts, source="manual", **extra)
 
 
 def _path(link: str) -> str:
@@ -41,7 +49,7 @@ def _path(link: str) -> str:
 
 def _answers(survey, value="4", comment="Prima"):
     data = {}
-    for q in services.form_questions(survey):
+    for q in form_questions(survey):
         data[f"q{q.pk}"] = comment if q.kind == "open_text" else value
     return data
 
@@ -77,9 +85,7 @@ def test_a_bulk_send_invites_one_contact_per_account(owner, people):
     other = AccountFactory(manager=owner, name="HEMA")
     hema = consenting_contact(other, email="a@hema.example")
     selection = SavedSelection.objects.create(owner=owner, name="alles", filters={})
-    report = services.invite_selection(
-        actor=owner, survey=services.default_survey(), selection=selection
-    )
+    report = invite_selection(actor=owner, survey=default_survey(), selection=selection)
     invited = {i.contact_id for i in report.invited}
     assert hema.pk in invited and people["yes"].pk in invited
     assert people["no"].pk in report.no_consent
@@ -113,7 +119,7 @@ def test_only_the_hash_of_a_token_is_stored(owner, people, smtp, send_outbox):
     token = answer_link(smtp.to("priya@bijenkorf.example")[0]).rstrip("/").rsplit("/", 1)[1]
     assert len(token) >= 43  # 32 random bytes: 256 bits
     stored = AnswerToken.objects.get()
-    assert stored.token_hash == services.hash_token(token)
+    assert stored.token_hash == hash_token(token)
     # The raw token is nowhere in the database: not in any table.
     with connection.cursor() as cursor:
         for model in connection.introspection.table_names():
@@ -128,7 +134,7 @@ def test_answering_through_the_link_is_final_once(owner, people, smtp, send_outb
     path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
     page = client.get(path)
     assert page.status_code == 200 and "Hoe was ons contact?" in page.content.decode()
-    survey = services.default_survey()
+    survey = default_survey()
     response = client.post(path, _answers(survey))
     assert response.status_code == 302
     assert client.get(response["Location"]).content.decode().count('data-testid="thanks"') == 1
@@ -145,7 +151,7 @@ def test_a_missing_required_answer_is_shown_and_nothing_is_stored(
     _invite(owner, [people["yes"]])
     send_outbox()
     path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
-    data = _answers(services.default_survey())
+    data = _answers(default_survey())
     data.pop(next(iter(data)))
     response = client.post(path, data)
     assert response.status_code == 422
@@ -156,7 +162,7 @@ def test_drafts_are_kept_until_the_final_answer(owner, people, smtp, send_outbox
     _invite(owner, [people["yes"]])
     send_outbox()
     path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
-    first = services.form_questions(services.default_survey())[0]
+    first = form_questions(default_survey())[0]
     saved = client.post(
         path, {"action": "draft", f"q{first.pk}": "3"}, HTTP_X_REQUESTED_WITH="fetch"
     )
@@ -175,20 +181,20 @@ def test_the_reminder_carries_its_own_token_and_both_lead_to_the_same_form(
         _invite(owner, [people["yes"]])
         send_outbox()
     with time_machine.travel(START + timedelta(days=config.reminder_days - 1), tick=False):
-        assert services.send_reminders() == 0
+        assert send_reminders() == 0
     with time_machine.travel(START + timedelta(days=config.reminder_days, hours=1), tick=False):
-        assert services.send_reminders() == 1
-        assert services.send_reminders() == 0  # one reminder only
+        assert send_reminders() == 1
+        assert send_reminders() == 0  # one reminder only
         send_outbox()
         first, reminder = smtp.to("priya@bijenkorf.example")
         assert reminder["Subject"].startswith("Herinnering")
         links = [_path(answer_link(first)), _path(answer_link(reminder))]
         assert links[0] != links[1]
-        assert client.post(links[1], _answers(services.default_survey())).status_code == 302
+        assert client.post(links[1], _answers(default_survey())).status_code == 302
         # Answered through the reminder: the invitation's own link now says so too.
         assert 'data-testid="already-answered"' in client.get(links[0]).content.decode()
     with time_machine.travel(START + timedelta(days=40), tick=False):
-        assert services.send_reminders() == 0
+        assert send_reminders() == 0
 
 
 def test_no_reminder_once_answered(owner, people, smtp, send_outbox, client):
@@ -196,9 +202,9 @@ def test_no_reminder_once_answered(owner, people, smtp, send_outbox, client):
         _invite(owner, [people["yes"]])
         send_outbox()
         path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
-        client.post(path, _answers(services.default_survey()))
+        client.post(path, _answers(default_survey()))
     with time_machine.travel(START + timedelta(days=8), tick=False):
-        assert services.send_reminders() == 0
+        assert send_reminders() == 0
 
 
 def test_an_expired_token_shows_a_friendly_page_and_stores_nothing(
@@ -209,7 +215,7 @@ def test_an_expired_token_shows_a_friendly_page_and_stores_nothing(
         send_outbox()
         path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
     with time_machine.travel(START + timedelta(days=30, minutes=1), tick=False):
-        response = client.post(path, _answers(services.default_survey()))
+        response = client.post(path, _answers(default_survey()))
         assert response.status_code == 410
         assert 'data-testid="link-expired"' in response.content.decode()
     assert not Response.objects.exists()
@@ -265,11 +271,9 @@ def test_an_unhappy_answer_opens_a_follow_up_for_the_account_manager(
         _invite(owner, [people["yes"]])
         send_outbox()
         path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
-        survey = services.default_survey()
+        survey = default_survey()
         data = _answers(survey, "3")
-        satisfaction_q = next(
-            q for q in services.form_questions(survey) if "satisfaction" in q.tags
-        )
+        satisfaction_q = next(q for q in form_questions(survey) if "satisfaction" in q.tags)
         data[f"q{satisfaction_q.pk}"] = "2"  # matig
         client.post(path, data)
         send_outbox()
@@ -286,8 +290,8 @@ def test_an_unhappy_answer_opens_a_follow_up_for_the_account_manager(
     assert f"/satisfaction/followups/{followup.pk}/" in client.get("/").content.decode()
     # Overdue: one more mail, once.
     with time_machine.travel(friday + timedelta(days=5), tick=False):
-        assert services.followups_notify_overdue() == 1
-        assert services.followups_notify_overdue() == 0
+        assert followups_notify_overdue() == 1
+        assert followups_notify_overdue() == 0
         send_outbox()
     assert len(smtp.to("daan@example.nl")) == 2
     # Closing it with a check-back survey.
@@ -314,7 +318,7 @@ def test_thresholds_come_from_the_settings(owner, people):
         token_hash="h", issued_at=timezone.now(), expires_at=timezone.now() + timedelta(days=1)
     )
     token.refresh_from_db()
-    services.response_submit(token=token, data=_answers(services.default_survey(), "3"))
+    response_submit(token=token, data=_answers(default_survey(), "3"))
     assert FollowUp.objects.count() == 1
 
 
@@ -328,17 +332,17 @@ def test_automatic_invitation_n_days_after_a_service_contact(owner, people, smtp
         service.contacts.add(people["yes"], people["no"])
         sales = InteractionFactory(account=people["account"], kind="sales", occurred_at=START)
         sales.contacts.add(people["yes"])
-        assert services.auto_invite() == 0
+        assert auto_invite() == 0
     with time_machine.travel(START + timedelta(days=2, hours=23), tick=False):
-        assert services.auto_invite() == 0
+        assert auto_invite() == 0
     with time_machine.travel(START + timedelta(days=3, minutes=5), tick=False):
         from relatiebeheer.ops import scheduler
 
         # The worker's scheduler enqueues the job once per slot, however often it ticks.
         assert "satisfaction.auto_invite" in scheduler.tick()
         assert "satisfaction.auto_invite" not in scheduler.tick()
-        assert services.auto_invite() == 1
-        assert services.auto_invite() == 0  # handled once
+        assert auto_invite() == 1
+        assert auto_invite() == 0  # handled once
         send_outbox()
     invitation = Invitation.objects.get()
     assert invitation.source == "auto" and invitation.interaction == service
@@ -354,4 +358,4 @@ def test_automatic_sends_respect_the_switch(owner, people):
     with time_machine.travel(START, tick=False):
         InteractionFactory(account=people["account"], kind="service").contacts.add(people["yes"])
     with time_machine.travel(START + timedelta(days=4), tick=False):
-        assert services.auto_invite() == 0
+        assert auto_invite() == 0

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from relatiebeheer.ops.models import WorkerHeartbeat
 from relatiebeheer.outbox.models import OutboxMessage, Status
-from relatiebeheer.satisfaction import services
+from relatiebeheer.satisfaction.defaults import default_survey
+from relatiebeheer.satisfaction.sending.services import invite
 
 from ..factories import AccountFactory
 from .conftest import consenting_contact
@@ -65,9 +66,7 @@ def test_a_worker_killed_while_sending_sends_no_mail_twice(owner, smtp):
         consenting_contact(AccountFactory(manager=owner), email=f"klant{n}@example.nl")
         for n in range(5)
     ]
-    services.invite(
-        actor=owner, survey=services.default_survey(), contacts=contacts, source="manual"
-    )
+    invite(actor=owner, survey=default_survey(), contacts=contacts, source="manual")
     assert OutboxMessage.objects.filter(status=Status.QUEUED).count() == 5
     held = contacts[2].email
     smtp.hold_for = held

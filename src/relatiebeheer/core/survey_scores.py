@@ -93,6 +93,7 @@ __all__ = [
     "four_point_top_two",
     "grade_mean",
     "grade_pass_share",
+    "headline",
     "is_unhappy",
     "mean",
     "mean_score",
@@ -451,26 +452,37 @@ _HEADLINES = {
 }
 
 
+def _headline_exact(scale: Scale, counts: Mapping[Any, int]) -> tuple[str | None, Fraction | None]:
+    if scale.kind is ScaleKind.NPS:
+        return "nps", nps_exact(counts)
+    if scale.kind in _HEADLINES:
+        name, selected = _HEADLINES[scale.kind]
+        return name, _share(counts, selected)
+    return None, None
+
+
+def headline(
+    scale: Scale | ScaleKind | str, answers: Iterable[Any] | Mapping[Any, int]
+) -> Decimal | None:
+    """The scale's key figure alone (see :class:`QuestionSummary`), e.g. for a trend."""
+    scale = as_scale(scale)
+    return _round(_headline_exact(scale, _counts(scale, answers))[1])
+
+
 def summarize(
     scale: Scale | ScaleKind | str, answers: Iterable[Any] | Mapping[Any, int]
 ) -> QuestionSummary:
     """Distribution, mean, mean on 0–100 and the scale's key figure for one question."""
     scale = as_scale(scale)
     counts = _counts(scale, answers)
-    headline: Fraction | None = None
-    headline_name: str | None = None
-    if scale.kind is ScaleKind.NPS:
-        headline_name, headline = "nps", nps_exact(counts)
-    elif scale.kind in _HEADLINES:
-        headline_name, selected = _HEADLINES[scale.kind]
-        headline = _share(counts, selected)
+    headline_name, headline_value = _headline_exact(scale, counts)
     return QuestionSummary(
         kind=scale.kind,
         count=sum(counts.values()),
         distribution={value: counts.get(value, 0) for value in scale.values()},
         mean=_round(_mean_exact(counts)) if scale.numeric else None,
         mean_score=_round(_mean_score_exact(scale, counts)),
-        headline=_round(headline),
+        headline=_round(headline_value),
         headline_name=headline_name,
     )
 

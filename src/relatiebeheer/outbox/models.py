@@ -118,7 +118,3 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.status}"
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in {Status.SENT, Status.FAILED, Status.CANCELLED}

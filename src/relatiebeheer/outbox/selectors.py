@@ -9,13 +9,14 @@ from __future__ import annotations
 from django.db.models import Count, QuerySet
 
 from relatiebeheer.common.errors import NotFound
+from relatiebeheer.users.models import User
 
 from .models import OutboxMessage, Status
 
 
 def message_list(
     *,
-    actor,
+    actor: User,
     status: str | None = None,
     purpose: str | None = None,
     account_id: int | None = None,
@@ -31,12 +32,12 @@ def message_list(
     return qs.order_by("-created_at", "-id")
 
 
-def delivery_unknown(*, actor) -> QuerySet[OutboxMessage]:
+def delivery_unknown(*, actor: User) -> QuerySet[OutboxMessage]:
     """Mails whose delivery is unknown after a crash: a person decides what happens."""
     return message_list(actor=actor, status=Status.DELIVERY_UNKNOWN).order_by("created_at", "id")
 
 
-def message_get(*, actor, pk: int) -> OutboxMessage:
+def message_get(*, actor: User, pk: int) -> OutboxMessage:
     message = (
         OutboxMessage.objects.visible_to(actor).select_related("account").filter(pk=pk).first()
     )
@@ -45,7 +46,7 @@ def message_get(*, actor, pk: int) -> OutboxMessage:
     return message
 
 
-def status_counts(*, actor) -> dict[str, int]:
+def status_counts(*, actor: User) -> dict[str, int]:
     rows = (
         OutboxMessage.objects.visible_to(actor).order_by().values("status").annotate(n=Count("id"))
     )

@@ -1,22 +1,31 @@
-"""Writing to the outbox, and the two deliberate actions on a mail whose delivery is unknown.
+"""Writing to the outbox, and the deliberate actions on mails: resend, mark as sent,
+unsubscribe.
 
 :func:`mail_enqueue` is the one way any feature sends mail (survey invitations,
 campaign mails, event invitations, notices to our own users). Call it inside your own
-transaction: the message exists exactly when the thing that caused it exists, and the
-worker sends it after the commit.
+writer's transaction: the message exists exactly when the thing that caused it exists,
+and the worker sends it after the commit. The enqueueing writers write no audit row of
+their own (``audit=False``): the message row records what was sent, to whom, by whom
+and when, and the caller audits the action that caused it (an invitation, a campaign).
+No mail changes an account's figures (``accounts=False``).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common import writers
 from relatiebeheer.common.errors import Conflict, InvalidInput, PermissionRefused
+from relatiebeheer.common.writers import writer
+from relatiebeheer.relations.models import Contact
 from relatiebeheer.users.access import can_manage_portfolios
+from relatiebeheer.users.models import User
 
 from .models import OutboxMessage, Purpose, Status
 
@@ -24,6 +33,7 @@ logger = logging.getLogger(__name__)
 CONTACT_PURPOSES = {Purpose.SURVEYS, Purpose.CAMPAIGNS, Purpose.EVENTS}
 
 
+@writer(audit=False, accounts=False)
 def mail_enqueue(
     *,
     key: str,
@@ -33,9 +43,9 @@ def mail_enqueue(
     html: str | None = None,
     language: str = "nl",
     purpose: str,
-    contact=None,
+    contact: Contact | None = None,
     account_id: int | None = None,
-    actor=None,
+    actor: User | None = None,
 ) -> OutboxMessage:
     """Put one mail in the outbox; the worker sends it after the surrounding commit.
 
@@ -59,26 +69,29 @@ def mail_enqueue(
     )
 
 
-def mail_enqueue_rendered(*, renderer: str, renderer_args: dict, **kwargs) -> OutboxMessage:
+@writer(audit=False, accounts=False)
+def mail_enqueue_rendered(
+    *, renderer: str, renderer_args: dict[str, Any], **kwargs: Any
+) -> OutboxMessage:
     """:func:`mail_enqueue` with a send-time renderer (see ``outbox.rendering``)."""
     return _enqueue(renderer=renderer, renderer_args=renderer_args, **kwargs)
 
 
 def _enqueue(
     *,
-    key,
-    to,
-    subject,
-    text,
-    html=None,
-    language="nl",
-    purpose,
-    contact=None,
-    account_id=None,
-    actor=None,
-    to_user=None,
-    renderer="",
-    renderer_args=None,
+    key: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    language: str = "nl",
+    purpose: str,
+    contact: Contact | None = None,
+    account_id: int | None = None,
+    actor: User | None = None,
+    to_user: User | None = None,
+    renderer: str = "",
+    renderer_args: dict[str, Any] | None = None,
 ) -> OutboxMessage:
     if purpose not in Purpose.values:
         raise InvalidInput({"purpose": [_("Unknown purpose.")]})
@@ -121,8 +134,15 @@ def _enqueue(
     return message
 
 
+@writer(audit=False, accounts=False)
 def internal_mail_enqueue(
-    *, key: str, user, subject: str, text: str, html: str | None = None, account_id=None
+    *,
+    key: str,
+    user: User | None,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    account_id: int | None = None,
 ) -> OutboxMessage | None:
     """A notice to one of our own users (in their language); ``None`` if they have no address."""
     if not user or not user.email:
@@ -143,7 +163,7 @@ def internal_mail_enqueue(
 class _Batch:
     """The messages enqueued in one transaction: one send task after the commit."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.ids: list[int] = []
 
@@ -173,13 +193,17 @@ def _send_after_commit(message_id: int) -> None:
 # --- deliberate actions on flagged mails -------------------------------------------------
 
 
-def _require_outbox_manager(actor) -> None:
+def _require_outbox_manager(actor: User) -> None:
     if not can_manage_portfolios(actor):
         raise PermissionRefused(_("Only a sales manager or an administrator handles the outbox."))
 
 
-def message_resend(*, actor, message: OutboxMessage) -> OutboxMessage:
-    """Send a mail again on purpose (after "delivery unknown" or "failed")."""
+@writer(accounts=False)
+def message_resend(*, actor: User, message: OutboxMessage) -> OutboxMessage:
+    """Send a mail again on purpose (after "delivery unknown" or "failed").
+
+    One conditional UPDATE on the status is both the check and the change, so of two
+    managers resending at the same moment one succeeds and the other gets a conflict."""
     _require_outbox_manager(actor)
     with transaction.atomic():
         updated = OutboxMessage.objects.filter(
@@ -206,7 +230,8 @@ def message_resend(*, actor, message: OutboxMessage) -> OutboxMessage:
     return message
 
 
-def message_mark_sent(*, actor, message: OutboxMessage) -> OutboxMessage:
+@writer(accounts=False)
+def message_mark_sent(*, actor: User, message: OutboxMessage) -> OutboxMessage:
     """Record that a mail whose delivery was unknown did arrive (nothing is sent)."""
     _require_outbox_manager(actor)
     with transaction.atomic():
@@ -231,17 +256,21 @@ def message_mark_sent(*, actor, message: OutboxMessage) -> OutboxMessage:
     return message
 
 
+@writer()
 def unsubscribe(*, contact_id: int, purpose: str) -> bool:
     """The one-click link: withdraw ``purpose`` consent (as the system user).
 
-    Returns whether the contact exists. A second click records nothing new.
+    Returns whether the contact exists. A second click records nothing new. The consent
+    register is written by ``relations.services.consent_record`` (its audit row and
+    hook); the contact's queued mails for the purpose are cancelled with it.
     """
-    from relatiebeheer.relations.models import ConsentRecord, Contact
+    from relatiebeheer.relations.models import ConsentRecord
     from relatiebeheer.relations.services import consent_record
     from relatiebeheer.users.access import system_user
 
     contact = Contact.objects.filter(pk=contact_id).select_related("account").first()
     if contact is None or purpose not in {p.value for p in CONTACT_PURPOSES}:
+        writers.nothing_to_write()
         return False
     latest = (
         ConsentRecord.objects.filter(contact=contact, purpose=purpose)
@@ -250,6 +279,7 @@ def unsubscribe(*, contact_id: int, purpose: str) -> bool:
         .first()
     )
     if latest is False:
+        writers.nothing_to_write()
         return True
     with transaction.atomic():
         consent_record(

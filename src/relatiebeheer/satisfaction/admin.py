@@ -1,11 +1,55 @@
+"""Admin for the satisfaction settings (saved through the settings service: audited and
+versioned) and read-only views of surveys and follow-ups, which are built and closed on
+their own pages (audited, versioned, with their rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from relatiebeheer.relations.models import Interaction
+
 from .models import FollowUp, Question, SatisfactionSettings, Survey
+from .surveys.services import settings_update
+
+
+class SettingsForm(forms.ModelForm):
+    """The settings with the version the administrator saw (checked when saving)."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    auto_send_kinds = forms.MultipleChoiceField(
+        choices=Interaction.Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("kinds of contact moment that lead to an invitation"),
+    )
+
+    class Meta:
+        model = SatisfactionSettings
+        exclude: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["seen_version"] = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        seen = data.get("seen_version")
+        current = SatisfactionSettings.load().version
+        if seen is not None and seen != current:
+            raise forms.ValidationError(
+                _("Someone else changed the settings since you opened them. Reload and try again.")
+            )
+        return data
 
 
 @admin.register(SatisfactionSettings)
 class SatisfactionSettingsAdmin(admin.ModelAdmin):
+    form = SettingsForm
     fieldsets = [
         (
             _("Sending invitations"),
@@ -38,59 +82,80 @@ class SatisfactionSettingsAdmin(admin.ModelAdmin):
         ),
         (
             _("Answer pages"),
-            {"fields": ["rate_limit_per_token", "rate_limit_failures_per_address"]},
+            {"fields": ["rate_limit_per_token", "rate_limit_failures_per_address", "seen_version"]},
         ),
     ]
 
-    def has_add_permission(self, request):
-        return not SatisfactionSettings.objects.exists()
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # one row, made with its defaults when first read
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
+        from django.shortcuts import redirect
 
-        from django import forms
+        config = SatisfactionSettings.load()
+        return redirect("admin:satisfaction_satisfactionsettings_change", config.pk)
 
-        from relatiebeheer.relations.models import Interaction
-
-        class Form(form):
-            auto_send_kinds = forms.MultipleChoiceField(
-                choices=Interaction.Kind.choices,
-                required=False,
-                widget=forms.CheckboxSelectMultiple,
-                label=form.base_fields["auto_send_kinds"].label,
-            )
-
-        return Form
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name != "seen_version" and name in form.cleaned_data
+        }
+        version = form.cleaned_data.get("seen_version") or SatisfactionSettings.load().version
+        saved = settings_update(actor=request.user, version=version, data=data)
+        obj.version = saved.version
 
 
 class QuestionInline(admin.TabularInline):
     model = Question
     extra = 0
     fields = ["position", "kind", "text_nl", "text_en", "required", "tags_text", "archived"]
-    readonly_fields = ["kind"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
-    """Read-mostly: surveys are built on the survey pages (audited, versioned)."""
+    """Read-only: surveys are built on the survey pages and through the API (audited,
+    versioned, answered questions keep their type)."""
 
     list_display = ["name", "key", "active"]
     inlines = [QuestionInline]
 
-    def has_change_permission(self, request, obj=None):
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
+    """Read-only: a follow-up is closed on its page, which records the outcome and
+    closes its task."""
+
     list_display = ["account", "due_date", "assignee", "outcome", "closed_at"]
     list_filter = ["outcome"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: Any) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False

@@ -18,12 +18,18 @@ from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Contact, SavedSelection
 from relatiebeheer.relations.services import require_can_change
 
-from . import selectors, services
+from . import kinds, selectors
+from .followups.services import followup_close
 from .models import FollowUp, Survey
+from .sending.services import invite as invite_contacts
+from .sending.services import invite_selection
+from .surveys.rules import require_survey_editor
+from .surveys.services import survey_create, survey_update
 
 router = Router(tags=["satisfaction"])
 
-Kind = Literal["four_point", "csat", "nps", "grade", "yes_no", "single_choice", "open_text"]
+# The question kinds the API accepts: exactly the registry's (``satisfaction.kinds``).
+Kind = Literal[kinds.keys()]  # type: ignore[valid-type]
 
 
 class ChoiceIn(In):
@@ -146,7 +152,7 @@ def list_surveys(request: HttpRequest):
 @router.post("/surveys", response={201: SurveyOut, **ERRORS}, summary="Build a survey")
 def create_survey(request: HttpRequest, payload: SurveyIn):
     data = payload.model_dump(exclude={"questions"})
-    survey = services.survey_create(
+    survey = survey_create(
         actor=request.auth, data=data, questions=_question_specs(payload.questions)
     )
     return Status(201, survey)
@@ -164,10 +170,10 @@ def get_survey(request: HttpRequest, survey_id: Id):
 )
 def update_survey(request: HttpRequest, survey_id: Id, payload: SurveyPatch):
     survey = selectors.survey_get(actor=request.auth, pk=survey_id)
-    services.require_survey_editor(request.auth)
+    require_survey_editor(request.auth)
     data = sent_fields(payload, exclude={"version", "questions"})
     questions = _question_specs(payload.questions) if payload.questions is not None else None
-    return services.survey_update(
+    return survey_update(
         actor=request.auth, survey=survey, version=payload.version, data=data, questions=questions
     )
 
@@ -321,7 +327,7 @@ def invite(request: HttpRequest, payload: InviteIn):
         ).first()
         if selection is None:
             raise InvalidInput({"selection_id": [_("Unknown selection.")]})
-        return services.invite_selection(
+        return invite_selection(
             actor=request.auth, survey=survey, selection=selection, source="api"
         ).as_dict()
     if not payload.contact_ids:
@@ -336,7 +342,7 @@ def invite(request: HttpRequest, payload: InviteIn):
         raise InvalidInput(
             {"contact_ids": [_("Unknown contact: %(ids)s") % {"ids": sorted(missing)}]}
         )
-    return services.invite(
+    return invite_contacts(
         actor=request.auth, survey=survey, contacts=contacts, source="api"
     ).as_dict()
 
@@ -473,7 +479,7 @@ class FollowUpCloseIn(In):
 )
 def close_followup(request: HttpRequest, followup_id: Id, payload: FollowUpCloseIn):
     followup = selectors.followup_get(actor=request.auth, pk=followup_id)
-    return services.followup_close(
+    return followup_close(
         actor=request.auth,
         followup=followup,
         outcome=payload.outcome,
@@ -511,28 +517,30 @@ class AccountSatisfactionOut(Schema):
 
 
 class AccountSatisfactionQuery(Schema):
-    since: date | None = None
+    since: date | None = Field(
+        None, description="Start of the period (default: the last 12 months, as everywhere)"
+    )
 
 
 @router.get(
     "/accounts/{account_id}/satisfaction",
     response={200: AccountSatisfactionOut, **READ_ERRORS},
     summary="An account's satisfaction: survey answers and contact-moment readings combined",
+    description="The same figure as the account page, portfolio, plan and loyalty drivers: "
+    "the last 12 months, each source averaged on its own and the sources with equal weight.",
 )
 def account_satisfaction(
     request: HttpRequest, account_id: Id, filters: Query[AccountSatisfactionQuery]
 ):
     account = relations.account_get(actor=request.auth, pk=account_id)
-    readings = selectors.account_scores([account.pk], since=filters.since)[account.pk]
-    trust = selectors.account_scores([account.pk], tag="trust", since=filters.since)[account.pk]
-    combined = selectors.combined_satisfaction(readings)
+    satisfaction = selectors.account_satisfaction([account.pk], since=filters.since)[account.pk]
     return {
         "account_id": account.pk,
-        "score": combined.score,
+        "score": satisfaction.score,
         "sources": [
             {"source": p.source, "readings": p.readings, "mean": p.mean, "share": p.share}
-            for p in combined.parts
+            for p in satisfaction.combined.parts
         ],
-        "trust": selectors.combined_satisfaction(trust).score,
-        "readings": readings,
+        "trust": satisfaction.trust.score,
+        "readings": satisfaction.readings,
     }

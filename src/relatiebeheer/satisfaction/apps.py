@@ -9,7 +9,15 @@ class SatisfactionConfig(AppConfig):
 
     def ready(self) -> None:
         from relatiebeheer.demo.extensions import register_demo
+        from relatiebeheer.hooks import on_accounts_removed
+        from relatiebeheer.ops.figure_checks import register_figure_check
         from relatiebeheer.outbox.rendering import register_renderer
+        from relatiebeheer.reports.registry import (
+            PlanSection,
+            PortfolioColumn,
+            register_plan_section,
+            register_portfolio_column,
+        )
         from relatiebeheer.web.nav import NavItem, register_nav
         from relatiebeheer.web.panels import (
             DashboardCard,
@@ -18,9 +26,18 @@ class SatisfactionConfig(AppConfig):
             register_panel,
         )
 
-        from . import demo, panels, services, tasks  # noqa: F401 - tasks registers the jobs
+        from . import counts, demo, panels, selectors, tasks  # noqa: F401 - tasks registers the jobs
+        from .answering.tokens import ANSWER_RENDERER, render_answer_link
 
-        register_renderer(services.ANSWER_RENDERER, services.render_answer_link)
+        register_renderer(ANSWER_RENDERER, render_answer_link)
+        # The monthly answer counts: kept when accounts go, checked and repaired daily.
+        on_accounts_removed(counts.remove_accounts)
+        register_figure_check(
+            "satisfaction.answer_counts",
+            _("Monthly survey answer counts"),
+            counts.check_answer_counts,
+            order=50,
+        )
         register_nav(NavItem("satisfaction", _("Satisfaction"), "satisfaction:surveys", order=30))
         register_panel(
             Panel(
@@ -33,5 +50,21 @@ class SatisfactionConfig(AppConfig):
         )
         register_dashboard_card(
             DashboardCard("followups", "satisfaction/dashboard_card.html", panels.followups_card)
+        )
+        # The account's satisfaction in the portfolio and the account plan, read through
+        # the one selector (``selectors.account_satisfaction``) like the account page.
+        register_portfolio_column(
+            PortfolioColumn(
+                "satisfaction",
+                _("Satisfaction (0–100)"),
+                selectors.satisfaction_scores,
+                "decimal",
+                60,
+            )
+        )
+        register_plan_section(
+            PlanSection(
+                "satisfaction", "satisfaction/plan_section.html", panels.plan_section, order=40
+            )
         )
         register_demo("satisfaction", demo.extend, order=50)

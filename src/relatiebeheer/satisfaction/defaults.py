@@ -11,6 +11,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import SatisfactionSettings, Survey
+
 DEFAULT_SURVEY = "after-service"
 CHECK_BACK_SURVEY = "check-back"
 
@@ -144,3 +149,26 @@ def install(Survey, Question) -> None:
                 required=q.get("required", True),
                 tags_text=f",{','.join(tags)}," if tags else "",
             )
+
+
+def _built_in(key: str) -> Survey:
+    from .models import Survey
+    from .surveys.services import survey_defaults_install
+
+    survey = Survey.objects.filter(key=key).first()
+    if survey is None:
+        survey_defaults_install()
+        survey = Survey.objects.get(key=key)
+    return survey
+
+
+def default_survey() -> Survey:
+    """The survey "after a service contact" (put back if an installation lacks it)."""
+    return _built_in(DEFAULT_SURVEY)
+
+
+def check_back_survey(config: SatisfactionSettings) -> Survey:
+    """The survey sent when a follow-up is closed: the configured one, else the built-in."""
+    if config.check_back_survey is not None:
+        return config.check_back_survey
+    return _built_in(CHECK_BACK_SURVEY)

@@ -17,7 +17,11 @@ from relatiebeheer.outbox.models import OutboxMessage, Status
 from relatiebeheer.relations.models import Contact
 from relatiebeheer.relations.selectors import contacts_with_consent
 
-from . import services
+from .answering.form import form_questions
+from .answering.services import response_submit
+from .answering.tokens import hash_token
+from .defaults import default_survey
+from .followups.services import followup_close
 from .models import AnswerToken, FollowUp, Invitation, Survey
 
 # Per-account mood: the chance of each 4-point answer (4 zeer goed … 1 slecht).
@@ -69,7 +73,7 @@ def _invite(survey, contact, at, source="auto") -> AnswerToken:
     return AnswerToken.objects.create(
         invitation=invitation,
         kind=AnswerToken.Kind.INVITATION,
-        token_hash=services.hash_token(raw),
+        token_hash=hash_token(raw),
         issued_at=at,
         expires_at=at + timedelta(days=30),
     )
@@ -78,7 +82,7 @@ def _invite(survey, contact, at, source="auto") -> AnswerToken:
 def extend(story) -> None:
     rng = story.rng
     last_message = OutboxMessage.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    after_service = services.default_survey()
+    after_service = default_survey()
     relationship = Survey.objects.filter(key="relationship").first()
     accounts = [a for a in story.accounts.values() if a.status != "prospect"]
     names = sorted(a.name for a in accounts)
@@ -92,7 +96,7 @@ def extend(story) -> None:
     by_account: dict[int, list[Contact]] = {}
     for contact in contacts.values():
         by_account.setdefault(contact.account_id, []).append(contact)
-    questions = {s.pk: services.form_questions(s) for s in (after_service, relationship) if s}
+    questions = {s.pk: form_questions(s) for s in (after_service, relationship) if s}
     made = answered = 0
     for account in sorted(accounts, key=lambda a: a.name):
         people = sorted(by_account.get(account.pk, []), key=lambda c: c.pk)
@@ -121,7 +125,7 @@ def extend(story) -> None:
                 if rng.random() < 0.3:
                     data[f"q{questions[after_service.pk][3].pk}"] = rng.choice(comments)
                 # Recent unhappy answers stay open; older ones were followed up.
-                services.response_submit(
+                response_submit(
                     token=token, data=data, now=_moment(story, max(days - rng.randrange(3), 1))
                 )
                 answered += 1
@@ -142,7 +146,7 @@ def extend(story) -> None:
                         min(10, max(0, trust * 2 + rng.randrange(4)))
                     ),
                 }
-                services.response_submit(token=token, data=data, now=_moment(story, 45))
+                response_submit(token=token, data=data, now=_moment(story, 45))
                 answered += 1
     # Two recent unhappy answers whose follow-ups are still open: one due in the coming
     # days, one overdue (its reminder mail went out).
@@ -165,7 +169,7 @@ def extend(story) -> None:
             if contact.language == "en"
             else "De levering was te laat en niemand belde terug."
         )
-        services.response_submit(token=token, data=data, now=_moment(story, days))
+        response_submit(token=token, data=data, now=_moment(story, days))
         answered += 1
     # The older follow-ups were closed by their managers, as they should be.
     cutoff = _moment(story, 14)
@@ -180,7 +184,7 @@ def extend(story) -> None:
         if followup.created_at > cutoff:
             still_open += 1
             continue
-        services.followup_close(
+        followup_close(
             actor=story.actor_for(followup.account),
             followup=followup,
             outcome=rng.choice(outcomes),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import FollowUp, QuestionKind, Survey, Tag
+from . import kinds
+from .models import FollowUp, Survey, Tag
 
 INPUT = {"class": "form-control form-control-sm"}
 SELECT = {"class": "form-select form-select-sm"}
@@ -41,7 +42,7 @@ class QuestionForm(forms.Form):
     )
     kind = forms.ChoiceField(
         label=_("Type"),
-        choices=[("", "—"), *QuestionKind.choices],
+        choices=lambda: [("", "—"), *kinds.choices()],
         required=False,
         widget=forms.Select(attrs=SELECT),
     )
@@ -86,9 +87,10 @@ class QuestionForm(forms.Form):
         }
         if data.get("id"):
             spec["id"] = data["id"]
-        if data["kind"] == QuestionKind.SINGLE_CHOICE:
+        kind = kinds.get(data["kind"])
+        if kind.has_options:
             spec["choices"] = parse_options(data.get("options") or "")
-        if data["kind"] == QuestionKind.YES_NO:
+        if kind.has_unhappy_answer:
             spec["yes_no_unhappy"] = {"yes": True, "no": False}.get(data.get("yes_no_unhappy"))
         return spec
 

@@ -19,15 +19,7 @@ from relatiebeheer.common.models import VersionedModel
 from relatiebeheer.core import survey_scores as scores
 from relatiebeheer.relations.models import VisibleQuerySet
 
-
-class QuestionKind(models.TextChoices):
-    FOUR_POINT = "four_point", _("4-point scale (zeer goed – slecht)")
-    CSAT = "csat", _("CSAT 1–5")
-    NPS = "nps", _("NPS 0–10")
-    GRADE = "grade", _("Grade 1–10")
-    YES_NO = "yes_no", _("Yes / no")
-    SINGLE_CHOICE = "single_choice", _("Single choice")
-    OPEN_TEXT = "open_text", _("Open text")
+from . import kinds
 
 
 class Tag(models.TextChoices):
@@ -44,6 +36,11 @@ class Tag(models.TextChoices):
 
 
 _settings_cache: dict[str, tuple[float, object]] = {}
+
+
+def forget_cached_settings() -> None:
+    """This process sees a change of the settings at once (others within seconds)."""
+    _settings_cache.clear()
 
 
 class SatisfactionSettings(models.Model):
@@ -122,6 +119,9 @@ class SatisfactionSettings(models.Model):
     rate_limit_failures_per_address = models.PositiveIntegerField(
         _("answer page: unknown links per address per 10 minutes"), default=20
     )
+    # Raised by every saved change (``surveys.services.settings_update``), so an
+    # administrator's save does not overwrite a colleague's change unseen.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("satisfaction settings")
@@ -135,7 +135,7 @@ class SatisfactionSettings(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        _settings_cache.clear()  # this process sees a change at once, others within seconds
+        forget_cached_settings()
 
     @classmethod
     def load(cls) -> SatisfactionSettings:
@@ -200,7 +200,7 @@ class Survey(VersionedModel):
 class Question(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveIntegerField(_("position"), default=0)
-    kind = models.CharField(_("question type"), max_length=20, choices=QuestionKind.choices)
+    kind = models.CharField(_("question type"), max_length=20, choices=kinds.choices)
     text_nl = models.CharField(_("question (Dutch)"), max_length=500)
     text_en = models.CharField(_("question (English)"), max_length=500)
     required = models.BooleanField(_("required"), default=True)
@@ -234,44 +234,17 @@ class Question(models.Model):
         return self.text_en if language == "en" and self.text_en else self.text_nl
 
     @property
+    def kind_spec(self) -> kinds.Kind:
+        """The question's kind in the registry (``satisfaction.kinds``)."""
+        return kinds.get(self.kind)
+
+    @property
     def scale(self) -> scores.Scale:
-        if self.kind == QuestionKind.SINGLE_CHOICE:
-            return scores.single_choice(
-                *(
-                    scores.Choice(
-                        key=str(c["key"]),
-                        label=str(c.get("label_nl", "")),
-                        score=None if c.get("score") in (None, "") else Decimal(str(c["score"])),
-                        unhappy=bool(c.get("unhappy")),
-                    )
-                    for c in self.choices
-                )
-            )
-        return scores.as_scale(self.kind)
+        return self.kind_spec.scale_for(self)
 
     def option_labels(self, language: str) -> list[tuple[object, str]]:
         """``(value, label)`` for every answer option, in display order."""
-        from django.utils import translation
-
-        with translation.override(language):
-            if self.kind == QuestionKind.FOUR_POINT:
-                labels = {4: _("very good"), 3: _("good"), 2: _("fair"), 1: _("poor")}
-                return [(v, str(labels[v])) for v in (4, 3, 2, 1)]
-            if self.kind == QuestionKind.CSAT:
-                return [(v, str(v)) for v in range(1, 6)]
-            if self.kind == QuestionKind.NPS:
-                return [(v, str(v)) for v in range(11)]
-            if self.kind == QuestionKind.GRADE:
-                return [(v, str(v)) for v in range(1, 11)]
-            if self.kind == QuestionKind.YES_NO:
-                return [(True, str(_("yes"))), (False, str(_("no")))]
-            if self.kind == QuestionKind.SINGLE_CHOICE:
-                key = "label_en" if language == "en" else "label_nl"
-                return [
-                    (str(c["key"]), str(c.get(key) or c.get("label_nl") or c["key"]))
-                    for c in self.choices
-                ]
-        return []
+        return self.kind_spec.option_labels(self, language)
 
 
 class InvitationQuerySet(VisibleQuerySet):
@@ -428,8 +401,12 @@ class Answer(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey("relations.Account", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=QuestionKind.choices)
+    # A reverse name, so that an account merge (which moves every relation to Account)
+    # moves the answers with their responses instead of deleting them with the account.
+    account = models.ForeignKey(
+        "relations.Account", on_delete=models.CASCADE, related_name="survey_answers"
+    )
+    kind = models.CharField(max_length=20, choices=kinds.choices)
     tags_text = models.CharField(max_length=300, blank=True, default="")
     submitted_at = models.DateTimeField()
     month = models.DateField(help_text="First day of the (local) month of submission.")
@@ -467,20 +444,16 @@ class Answer(models.Model):
 
     @property
     def value(self):
-        if self.kind in {"four_point", "csat", "nps", "grade"}:
-            return self.value_int
-        if self.kind == "yes_no":
-            return self.value_bool
-        if self.kind == "single_choice":
-            return self.value_choice or None
-        return self.value_text or None
+        return kinds.get(self.kind).stored_value(self)
 
 
 class AnswerCount(models.Model):
     """How many answers each value of a question got per month: the results page's
     distributions and trends for users who see every account, without a pass over the
-    answers. Kept in the transaction that stores the answers; rebuilt from the answers
-    by ``services.answer_counts_rebuild`` (daily, and after bulk loads)."""
+    answers. Kept in the transaction that stores the answers and in the one that removes
+    an account (``satisfaction.counts``); the figure check ``satisfaction.answer_counts``
+    (``relatiebeheer check-figures``, daily in the worker) recounts them from the answers
+    and repairs any difference."""
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")

@@ -18,6 +18,8 @@ import time
 
 from django.db import connection, transaction
 
+from relatiebeheer.common.sqlite_lock import serialized_writes
+
 from .models import RateCounter
 
 TOKEN_WINDOW = 60
@@ -38,8 +40,6 @@ def hit(key: str, window_seconds: int, *, now: float | None = None) -> int:
         f"ON CONFLICT ({key_col}, {window_col}) DO UPDATE SET {count_col} = "
         f"{table}.{count_col} + 1 RETURNING {count_col}"
     )
-    from .services import serialized_writes
-
     with serialized_writes(), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [key[:100], window])
         return int(cursor.fetchone()[0])

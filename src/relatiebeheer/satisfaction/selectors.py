@@ -8,6 +8,7 @@ computed there from ``GROUP BY`` counts. The definitions are in the README (Sati
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,8 +22,10 @@ from django.utils import timezone
 from relatiebeheer.common.errors import NotFound
 from relatiebeheer.core import survey_scores as scores
 from relatiebeheer.core.money import from_cents
+from relatiebeheer.core.periods import last_12_months
 from relatiebeheer.relations.models import Account, Interaction
 from relatiebeheer.users.access import sees_all_accounts
+from relatiebeheer.users.models import User
 
 from .models import (
     Answer,
@@ -60,14 +63,20 @@ def _start_of(day: date) -> datetime:
 
 
 def account_scores(
-    account_ids: list[int], *, tag: str | None = None, since: date | None = None
+    account_ids: Iterable[int],
+    *,
+    tag: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> dict[int, list[ScoreReading]]:
-    """Readings per account, oldest first (every requested id is a key).
+    """Readings per account from ``since`` up to and including ``until``, oldest first
+    (every requested id is a key).
 
     ``tag=None``: satisfaction — answers to questions tagged "satisfaction" plus the
     quick readings on contact moments (4-point scale, mapped to 0–100 by
     ``core.survey_scores``). Any other tag (e.g. "trust"): only answers to questions
-    with that tag. Not scoped to a user: callers pass ids they already scoped.
+    with that tag. Not scoped to a user: callers pass ids they already scoped. An
+    account's satisfaction itself is read with :func:`account_satisfaction`.
     """
     ids = sorted({int(pk) for pk in account_ids})
     result: dict[int, list[ScoreReading]] = {pk: [] for pk in ids}
@@ -79,6 +88,8 @@ def account_scores(
     )
     if since is not None:
         answers = answers.filter(submitted_at__gte=_start_of(since))
+    if until is not None:
+        answers = answers.filter(submitted_at__lt=_start_of(until + timedelta(days=1)))
     for account_id, submitted, score, response_id in answers.values_list(
         "account_id", "submitted_at", "score", "response_id"
     ).order_by("submitted_at", "id"):
@@ -94,13 +105,18 @@ def account_scores(
         moments = Interaction.objects.filter(account_id__in=ids, satisfaction__isnull=False)
         if since is not None:
             moments = moments.filter(occurred_at__gte=_start_of(since))
+        if until is not None:
+            moments = moments.filter(occurred_at__lt=_start_of(until + timedelta(days=1)))
         for account_id, occurred, value, pk in moments.values_list(
             "account_id", "occurred_at", "satisfaction", "pk"
         ).order_by("occurred_at", "id"):
+            score = scores.score_value(scores.FOUR_POINT, value)
+            if score is None:  # pragma: no cover - a 4-point reading always has a score
+                continue
             result[account_id].append(
                 ScoreReading(
                     date=timezone.localtime(occurred).date(),
-                    score=scores.score_value(scores.FOUR_POINT, value),
+                    score=score,
                     source="contact_moment",
                     ref=f"interaction:{pk}",
                 )
@@ -110,24 +126,94 @@ def account_scores(
     return result
 
 
-def combined_satisfaction(readings: list[ScoreReading]) -> scores.CombinedScore:
-    """Survey answers and contact-moment readings combined (each source weighs equally)."""
+def combined_satisfaction(readings: Iterable[ScoreReading]) -> scores.CombinedScore:
+    """Readings combined: each source averaged on its own, the sources with equal weight."""
     return scores.combine_scores(
         scores.Reading(source=r.source, score=r.score, ref=r.ref) for r in readings
     )
 
 
+# --- an account's satisfaction: the one figure ------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountSatisfaction:
+    """An account's satisfaction over a period, and what it is made of.
+
+    ``combined`` is *the* satisfaction (0–100, ``score``): the survey answers tagged
+    "satisfaction" and the contact-moment readings, each source averaged on its own and
+    the two with equal weight. ``trust`` combines the answers tagged "trust" (shown
+    beside it; the loyalty drivers add the manager's judgement to ``trust_readings``).
+    """
+
+    account_id: int
+    since: date
+    until: date
+    readings: list[ScoreReading]
+    combined: scores.CombinedScore
+    trust_readings: list[ScoreReading]
+    trust: scores.CombinedScore
+
+    @property
+    def score(self) -> Decimal | None:
+        return self.combined.score
+
+
+CHUNK = 2000
+
+
+def satisfaction_period(as_of: date | None = None) -> tuple[date, date]:
+    """The period an account's satisfaction covers: the 12 months up to ``as_of``."""
+    return last_12_months(as_of or timezone.localdate())
+
+
+def account_satisfaction(
+    account_ids: Iterable[int], *, as_of: date | None = None, since: date | None = None
+) -> dict[int, AccountSatisfaction]:
+    """The satisfaction of each account (every requested id is a key).
+
+    The one selector for the figure: the account page's panel, the API
+    (``GET /api/v1/accounts/{id}/satisfaction``), the portfolio's column, the account
+    plan and the loyalty drivers read it here, so they show the same number. The period
+    is the 12 months up to ``as_of`` (today), unless ``since`` moves its start. Three
+    queries per 2,000 accounts; not scoped to a user: callers pass ids they scoped.
+    """
+    until, start = satisfaction_period(as_of)[1], since or satisfaction_period(as_of)[0]
+    ids = sorted({int(pk) for pk in account_ids})
+    result: dict[int, AccountSatisfaction] = {}
+    for offset in range(0, len(ids), CHUNK):
+        chunk = ids[offset : offset + CHUNK]
+        readings = account_scores(chunk, since=start, until=until)
+        trust = account_scores(chunk, tag="trust", since=start, until=until)
+        for pk in chunk:
+            result[pk] = AccountSatisfaction(
+                account_id=pk,
+                since=start,
+                until=until,
+                readings=readings[pk],
+                combined=combined_satisfaction(readings[pk]),
+                trust_readings=trust[pk],
+                trust=combined_satisfaction(trust[pk]),
+            )
+    return result
+
+
+def satisfaction_scores(account_ids: Iterable[int]) -> dict[int, Decimal | None]:
+    """``{account_id: score}`` from :func:`account_satisfaction` (the portfolio's column)."""
+    return {pk: s.score for pk, s in account_satisfaction(account_ids).items()}
+
+
 # --- lists ------------------------------------------------------------------------------
 
 
-def survey_list(*, actor) -> QuerySet[Survey]:
+def survey_list(*, actor: User) -> QuerySet[Survey]:
     """Surveys are the organisation's, visible to every user (their results are scoped)."""
     return Survey.objects.annotate(
         question_count=Count("questions", filter=Q(questions__archived=False), distinct=True)
     ).order_by("-active", "name", "id")
 
 
-def survey_get(*, actor, pk: int) -> Survey:
+def survey_get(*, actor: User, pk: int) -> Survey:
     survey = Survey.objects.filter(pk=pk).first()
     if survey is None or not getattr(actor, "is_authenticated", False):
         raise NotFound()
@@ -135,7 +221,7 @@ def survey_get(*, actor, pk: int) -> Survey:
 
 
 def invitation_list(
-    *, actor, survey_id: int | None = None, account_id: int | None = None
+    *, actor: User, survey_id: int | None = None, account_id: int | None = None
 ) -> QuerySet[Invitation]:
     qs = Invitation.objects.visible_to(actor).select_related("survey", "account", "contact")
     if survey_id:
@@ -147,7 +233,7 @@ def invitation_list(
 
 def response_list(
     *,
-    actor,
+    actor: User,
     survey_id: int | None = None,
     account_id: int | None = None,
     since: date | None = None,
@@ -166,7 +252,7 @@ def response_list(
 
 
 def followup_list(
-    *, actor, open_only: bool = True, assignee_id: int | None = None
+    *, actor: User, open_only: bool = True, assignee_id: int | None = None
 ) -> QuerySet[FollowUp]:
     qs = FollowUp.objects.visible_to(actor).select_related(
         "account", "assignee", "response__contact", "response__survey", "task"
@@ -178,7 +264,7 @@ def followup_list(
     return qs.order_by("due_date", "id") if open_only else qs.order_by("-created_at", "-id")
 
 
-def followup_get(*, actor, pk: int) -> FollowUp:
+def followup_get(*, actor: User, pk: int) -> FollowUp:
     followup = (
         FollowUp.objects.visible_to(actor)
         .select_related("account", "assignee", "response__contact", "response__survey", "task")
@@ -231,43 +317,6 @@ def _months(since: date, until: date) -> list[date]:
     return months
 
 
-def _from_key(question: Question | None, key: str) -> Any:
-    """The answer value an ``AnswerCount.value_key`` stands for."""
-    if question is None or question.kind == "open_text":
-        return None
-    if question.kind == "yes_no":
-        return key == "yes"
-    if question.kind == "single_choice":
-        return key or None
-    return int(key)
-
-
-def _value_of(kind: str, row: dict) -> Any:
-    if kind in {"four_point", "csat", "nps", "grade"}:
-        return row["value_int"]
-    if kind == "yes_no":
-        return row["value_bool"]
-    if kind == "single_choice":
-        return row["value_choice"] or None
-    return None
-
-
-_HEADLINE_FUNCTIONS = {
-    "four_point": scores.four_point_top_two,
-    "csat": scores.csat_percent,
-    "nps": scores.nps,
-    "grade": scores.grade_pass_share,
-}
-
-
-def _headline(kind: str, scale, counts: dict) -> Decimal | None:
-    """The scale's key figure (the same ``summarize`` reports), for one month's counts."""
-    function = _HEADLINE_FUNCTIONS.get(kind)
-    if function is not None:
-        return function(counts)
-    return scores.summarize(scale, counts).headline
-
-
 def _score_of(question: Question, value) -> Fraction | None:
     cache = question.__dict__.setdefault("_score_cache", {})
     if value not in cache:
@@ -313,7 +362,7 @@ def _account_scores(answers: QuerySet) -> list[tuple[int, int | None, int, int, 
 
 def survey_results(
     *,
-    actor,
+    actor: User,
     survey: Survey,
     since: date | None = None,
     until: date | None = None,
@@ -351,19 +400,21 @@ def survey_results(
     counts: dict[int, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
     monthly: dict[tuple[int, date], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
     text_counts: dict[int, int] = defaultdict(int)
+    rows: Iterable[tuple[int, date, Any, int]]
     if sees_all_accounts(actor):
         rows = (
-            (question_id, month, _from_key(by_id.get(question_id), key), n)
+            (question_id, month, by_id[question_id].kind_spec.from_count_key(key), n)
             for question_id, month, key, n in AnswerCount.objects.filter(
                 survey=survey, month__gte=since, month__lte=until
             ).values_list("question_id", "month", "value_key", "count")
+            if question_id in by_id
         )
     else:
         rows = (
             (
                 row["question_id"],
                 row["month"],
-                _value_of(by_id[row["question_id"]].kind, row),
+                by_id[row["question_id"]].kind_spec.stored_value(row),
                 row["n"],
             )
             for row in answers.order_by()
@@ -372,10 +423,8 @@ def survey_results(
             if row["question_id"] in by_id
         )
     for question_id, month, value, n in rows:
-        question = by_id.get(question_id)
-        if question is None:
-            continue
-        if question.kind == "open_text":
+        question = by_id[question_id]
+        if question.kind_spec.free_text:
             text_counts[question.pk] += n
             continue
         if value is None:
@@ -389,7 +438,8 @@ def survey_results(
         if question.archived and question.pk not in counts and question.pk not in text_counts:
             continue
         scale = question.scale
-        if question.kind == "open_text":
+        free_text = question.kind_spec.free_text
+        if free_text:
             summary = scores.QuestionSummary(
                 kind=scores.ScaleKind.OPEN_TEXT,
                 count=text_counts.get(question.pk, 0),
@@ -408,14 +458,14 @@ def survey_results(
         trend = []
         for month in months:
             month_counts = dict(monthly.get((question.pk, month), {}))
-            if question.kind == "open_text":
+            if free_text:
                 trend.append({"month": month, "count": 0, "headline": None})
                 continue
             trend.append(
                 {
                     "month": month,
                     "count": sum(month_counts.values()),
-                    "headline": _headline(question.kind, scale, month_counts),
+                    "headline": scores.headline(scale, month_counts),
                 }
             )
         results.append(QuestionResult(question, summary, labels, trend))
@@ -432,7 +482,7 @@ def survey_results(
     # 3. satisfaction per month, from the counts above: the mean 0–100 score of the
     #    answers to questions tagged "satisfaction" (all scored questions if none is).
     tagged = [q for q in questions if SATISFACTION in q.tags]
-    scored = tagged or [q for q in questions if q.kind != "open_text"]
+    scored = tagged or [q for q in questions if not q.kind_spec.free_text]
     satisfaction_trend = []
     for month in months:
         total, n = Fraction(0), 0
@@ -448,7 +498,7 @@ def survey_results(
 
     # 4. per account: one grouped pass over the answers, then accounts, managers and
     #    revenue for the accounts found (see ``_account_scores``).
-    rows = _account_scores(answers.filter(question_id__in=[q.pk for q in scored]))
+    per_account = _account_scores(answers.filter(question_id__in=[q.pk for q in scored]))
     # Exact in integers: scores in tenths, revenue in cents; an account's mean is
     # tenths / n, and "below the threshold" is tenths < threshold × 10 × n.
     threshold = int(config.unhappy_account_below * 10)
@@ -458,7 +508,7 @@ def survey_results(
     at_risk_cents = at_risk_n = 0
     managers: dict[int | None, list[int]] = {}
     ranked = []
-    for account_id, manager_id, cents, tenths, n in rows:
+    for account_id, manager_id, cents, tenths, n in per_account:
         weight = cents if cents > 0 else 0
         weighted[n] += tenths * weight
         weight_total += weight
@@ -488,7 +538,6 @@ def survey_results(
         for _mean, _r, account_id, tenths, n, cents, unhappy in shown
     ]
     weighted_exact = sum((Fraction(total, n) for n, total in weighted.items()), Fraction(0))
-    from relatiebeheer.users.models import User
 
     users = {
         u.pk: str(u) for u in User.objects.filter(pk__in=[m for m in managers if m is not None])
@@ -497,7 +546,7 @@ def survey_results(
         (
             {
                 "manager_id": manager_id,
-                "name": users.get(manager_id, ""),
+                "name": users.get(manager_id, "") if manager_id is not None else "",
                 "score": scores.round_score(Fraction(tenths, n * 10)) if n else None,
                 "answers": n,
                 "accounts": count,
@@ -507,7 +556,7 @@ def survey_results(
         key=lambda m: (m["score"] is None, m["score"] or 0, m["name"]),
     )
 
-    comment_ids = [q.pk for q in questions if q.kind == "open_text"]
+    comment_ids = [q.pk for q in questions if q.kind_spec.free_text]
     comments = list(
         answers.filter(question_id__in=comment_ids)
         .exclude(value_text="")
@@ -560,12 +609,11 @@ def response_answers(response_ids: list[int]) -> dict[int, dict[int, Answer]]:
 # --- the account page -------------------------------------------------------------------
 
 
-def account_panel(account: Account, *, months: int = 12) -> dict:
-    """The satisfaction panel: combined score with its sources, recent answers, open
-    follow-ups. A fixed number of queries whatever the account holds."""
-    since = timezone.localdate() - timedelta(days=months * 30)
-    readings = account_scores([account.pk], since=since)[account.pk]
-    combined = combined_satisfaction(readings)
+def account_panel(account: Account) -> dict:
+    """The satisfaction panel: the account's satisfaction with its sources
+    (:func:`account_satisfaction`), recent answers, open follow-ups. A fixed number of
+    queries whatever the account holds."""
+    satisfaction = account_satisfaction([account.pk])[account.pk]
     recent = list(
         Response.objects.filter(account=account)
         .select_related("survey", "contact")
@@ -577,16 +625,13 @@ def account_panel(account: Account, *, months: int = 12) -> dict:
         .select_related("assignee")
         .order_by("due_date")[:5]
     )
-    trust = account_scores([account.pk], tag="trust", since=since)[account.pk]
-    trust_score = scores.combine_scores(
-        scores.Reading(source=r.source, score=r.score, ref=r.ref) for r in trust
-    ).score
     return {
-        "combined": combined,
-        "readings": readings[-8:][::-1],
-        "reading_count": len(readings),
+        "satisfaction": satisfaction,
+        "combined": satisfaction.combined,
+        "readings": satisfaction.readings[-8:][::-1],
+        "reading_count": len(satisfaction.readings),
         "recent": recent,
         "followups": open_followups,
-        "trust": trust_score,
-        "months": months,
+        "trust": satisfaction.trust.score,
+        "months": 12,
     }

@@ -3,7 +3,9 @@
 Each job is registered with the worker's scheduler (``ops.scheduler.register``), which
 enqueues it once per time slot whatever the number of workers; each job is itself
 idempotent (automatic sends are recorded per contact moment, reminders and overdue
-notices claim their row before mailing, mails have idempotency keys).
+notices claim their row before mailing, mails have idempotency keys). The monthly
+answer counts need no job of their own: they are kept by every writer and checked by
+the daily figure check (``satisfaction.counts``).
 """
 
 from datetime import timedelta
@@ -15,30 +17,23 @@ from relatiebeheer.ops import scheduler
 
 @task()
 def auto_invite() -> int:
-    from .services import auto_invite as run
+    from .sending.services import auto_invite as run
 
     return run()
 
 
 @task()
 def send_reminders() -> int:
-    from .services import send_reminders as run
+    from .sending.services import send_reminders as run
 
     return run()
 
 
 @task()
 def notify_overdue_followups() -> int:
-    from .services import followups_notify_overdue
+    from .followups.services import followups_notify_overdue
 
     return followups_notify_overdue()
-
-
-@task()
-def rebuild_answer_counts() -> int:
-    from .services import answer_counts_rebuild
-
-    return answer_counts_rebuild()
 
 
 @task()

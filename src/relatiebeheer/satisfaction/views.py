@@ -23,9 +23,17 @@ from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Contact, SavedSelection
 from relatiebeheer.users.access import can_change_data, can_manage_portfolios
 
-from . import ratelimit, selectors, services
+from . import ratelimit, selectors
+from .answering.form import form_questions
+from .answering.services import AlreadyAnswered, RateLimited, draft_save, response_submit
+from .answering.tokens import TokenExpired, TokenUnknown, token_resolve
+from .followups.services import followup_close
 from .forms import FollowUpCloseForm, QuestionForm, SurveyForm, format_options
-from .models import QuestionKind, SatisfactionSettings, Survey
+from .models import SatisfactionSettings, Survey
+from .sending.services import InviteReport, invite, invite_selection
+from .surveys.rules import require_survey_editor
+from .surveys.services import survey_create as create_survey
+from .surveys.services import survey_update
 
 QuestionFormSet = formset_factory(QuestionForm, extra=0)
 NEW_ROWS = 2
@@ -101,7 +109,7 @@ def _merge_keys(survey: Survey | None, spec: dict) -> dict:
 def _survey_editor(request, survey: Survey | None):
     can_edit = can_manage_portfolios(request.user)
     if request.method == "POST":
-        services.require_survey_editor(request.user)
+        require_survey_editor(request.user)
         form = SurveyForm(request.POST, instance=survey)
         formset = QuestionFormSet(request.POST, prefix="q")
         if form.is_valid() and formset.is_valid():
@@ -115,11 +123,11 @@ def _survey_editor(request, survey: Survey | None):
             data = {k: form.cleaned_data[k] for k in SurveyForm.Meta.fields}
             try:
                 if survey is None:
-                    survey = services.survey_create(actor=request.user, data=data, questions=specs)
+                    survey = create_survey(actor=request.user, data=data, questions=specs)
                     messages.success(request, _("Survey created."))
                 else:
                     survey = Survey.objects.get(pk=survey.pk)
-                    services.survey_update(
+                    survey_update(
                         actor=request.user,
                         survey=survey,
                         version=form.cleaned_data.get("version") or survey.version,
@@ -196,7 +204,7 @@ def survey_results(request, pk: int):
                 "trend": [None if t["headline"] is None else float(t["headline"]) for t in r.trend],
             }
             for r in results.questions
-            if r.question.kind != QuestionKind.OPEN_TEXT
+            if not r.question.kind_spec.free_text
         ],
     }
     return render(
@@ -227,19 +235,17 @@ def response_columns(survey: Survey, language: str):
         Column(gettext_lazy("Unhappy"), lambda r: r.unhappy),
     ]
     for question in survey.questions.order_by("archived", "position", "id"):
+        kind = question.kind_spec
         labels = dict(question.option_labels(language))
 
-        def value(r, q=question, labels=labels):
+        def value(r, q=question, labels=labels, show_label=kind.export_labels):
             answer = r.answers_by_question.get(q.pk)
             if answer is None:
                 return None
-            if q.kind in {"four_point", "yes_no", "single_choice"}:
-                return labels.get(answer.value, answer.value)
-            return answer.value
+            return labels.get(answer.value, answer.value) if show_label else answer.value
 
-        kind = "int" if question.kind in {"csat", "nps", "grade"} else "text"
-        columns.append(Column(question.text(language), value, kind))
-        if question.kind != QuestionKind.OPEN_TEXT:
+        columns.append(Column(question.text(language), value, kind.export_type))
+        if not kind.free_text:
             columns.append(
                 Column(
                     f"{question.text(language)} (0–100)",
@@ -295,7 +301,7 @@ def survey_export(request, pk: int, fmt: str):
         return redirect("satisfaction:survey_results", survey.pk)
 
 
-def _report_message(request, report: services.InviteReport) -> None:
+def _report_message(request, report: InviteReport) -> None:
     messages.success(
         request,
         _(
@@ -326,7 +332,7 @@ def survey_send(request, pk: int):
         messages.error(request, _("Choose one of your saved selections."))
         return redirect("satisfaction:survey_results", survey.pk)
     try:
-        report = services.invite_selection(actor=request.user, survey=survey, selection=selection)
+        report = invite_selection(actor=request.user, survey=survey, selection=selection)
     except InvalidInput as exc:
         messages.error(request, " ".join(m for ms in exc.errors.values() for m in ms))
     else:
@@ -348,9 +354,7 @@ def invite_create(request, account_pk: int):
         messages.error(request, _("Choose a contact and a survey."))
         return redirect("web:account", account.pk)
     try:
-        report = services.invite(
-            actor=request.user, survey=survey, contacts=[contact], source="manual"
-        )
+        report = invite(actor=request.user, survey=survey, contacts=[contact], source="manual")
     except InvalidInput as exc:
         messages.error(request, " ".join(m for ms in exc.errors.values() for m in ms))
     else:
@@ -392,7 +396,7 @@ def followup_detail(request, pk: int):
         require_account_writable(request.user, followup.account)
         if form.is_valid():
             try:
-                services.followup_close(
+                followup_close(
                     actor=request.user,
                     followup=followup,
                     outcome=form.cleaned_data["outcome"],
@@ -477,10 +481,10 @@ def answer(request, token: str):
     ):
         return _limited(request)
     try:
-        answer_token = services.token_resolve(token)
-    except (services.TokenUnknown, services.TokenExpired) as exc:
+        answer_token = token_resolve(token)
+    except (TokenUnknown, TokenExpired) as exc:
         ratelimit.hit(address_key, ratelimit.ADDRESS_WINDOW)
-        expired = isinstance(exc, services.TokenExpired)
+        expired = isinstance(exc, TokenExpired)
         return _public(
             request, "satisfaction/answer_gone.html", {"expired": expired}, 410 if expired else 404
         )
@@ -507,14 +511,14 @@ def answer(request, token: str):
             200,
             language,
         )
-    questions = services.form_questions(survey)
+    questions = form_questions(survey)
     values = {f"q{k}": v for k, v in (invitation.draft or {}).items()}
     errors = {}
     status = 200
     if request.method == "POST":
         action = request.POST.get("action", "submit")
         if action == "draft":
-            services.draft_save(token=answer_token, data=request.POST)
+            draft_save(token=answer_token, data=request.POST)
             if request.headers.get("X-Requested-With") == "fetch":
                 return JsonResponse({"saved": True})
             values = {k: request.POST.get(k) for k in request.POST if k.startswith("q")}
@@ -522,16 +526,14 @@ def answer(request, token: str):
                 messages.info(request, _("Saved. You can finish later through the same link."))
         else:
             try:
-                services.response_submit(
-                    token=answer_token, data=request.POST, rate_limit=token_limit
-                )
-            except services.RateLimited:
+                response_submit(token=answer_token, data=request.POST, rate_limit=token_limit)
+            except RateLimited:
                 return _limited(request, language)
             except InvalidInput as exc:
                 errors = exc.errors
                 values = {k: request.POST.get(k) for k in request.POST if k.startswith("q")}
                 status = 422
-            except services.AlreadyAnswered:
+            except AlreadyAnswered:
                 return _public(
                     request,
                     "satisfaction/answer_done.html",
@@ -549,6 +551,7 @@ def answer(request, token: str):
             {
                 "name": name,
                 "question": question,
+                "template": question.kind_spec.template,
                 "text": question.text(language),
                 "options": [
                     (_option_value(v), label, _option_value(current) == _option_value(v))

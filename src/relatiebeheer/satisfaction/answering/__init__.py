@@ -1,0 +1,1 @@
+"""Answering a survey: answer links (tokens), the answer form, drafts and the submission."""

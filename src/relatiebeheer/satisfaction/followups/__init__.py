@@ -1,0 +1,1 @@
+"""Closing the loop: follow-ups of unhappy answers."""

@@ -1,0 +1,1 @@
+"""Sending surveys: invitations, automatic invitations and reminders, and their mails."""

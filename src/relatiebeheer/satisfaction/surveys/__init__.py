@@ -1,0 +1,1 @@
+"""Building surveys (questions of the registered kinds) and the satisfaction settings."""

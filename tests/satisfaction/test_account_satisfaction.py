@@ -47,7 +47,7 @@ def _number(text: str) -> Decimal:
 
 
 def test_every_place_shows_the_same_satisfaction(web_as, api_as, owner, sales_manager):
-    from relatiebeheer.loyalty import drivers
+    from relatiebeheer.loyalty.drivers import scoring as drivers
     from relatiebeheer.reports.plan import account_plan
     from relatiebeheer.reports.portfolio import portfolio
 

@@ -198,8 +198,11 @@ def account_satisfaction(
     return result
 
 
-def satisfaction_scores(account_ids: Iterable[int]) -> dict[int, Decimal | None]:
-    """``{account_id: score}`` from :func:`account_satisfaction` (the portfolio's column)."""
+def satisfaction_scores(
+    account_ids: Iterable[int], actor: User | None = None
+) -> dict[int, Decimal | None]:
+    """``{account_id: score}`` from :func:`account_satisfaction` (the portfolio's column;
+    the portfolio passes only accounts ``actor`` sees)."""
     return {pk: s.score for pk, s in account_satisfaction(account_ids).items()}
 
 

@@ -155,14 +155,16 @@ def pytest_configure(config):
 
 @pytest.fixture
 def run_value_refresh():
-    """Run the value refreshes the "accounts changed" listener queued (what the worker
-    does within seconds); returns how many ran."""
+    """Do what the worker does within seconds of a change: its poll queues the refresh
+    of the marked accounts, which then runs. Returns how many refreshes ran."""
 
     def run() -> int:
         from django_tasks_db.models import DBTaskResult
 
+        from relatiebeheer.ops import scheduler
         from relatiebeheer.value.tasks import refresh_account_metrics
 
+        scheduler.poll()
         queued = DBTaskResult.objects.ready().filter(task_path__endswith="refresh_account_metrics")
         ran = 0
         for result in queued.order_by("enqueued_at", "id"):

@@ -1,14 +1,19 @@
 """The "accounts changed" hook.
 
-Services that change what an account is worth (orders, costs, imports, merges) call
-:func:`accounts_changed` with the affected account ids. Listeners (metric refresh,
-loyalty evaluation …) register with :func:`on_accounts_changed` in their app's
-``ready()`` and run after the surrounding transaction commits, so they never see
-uncommitted data and a rolled-back change triggers nothing.
+Every writer calls :func:`accounts_changed` with the accounts it touched. Apps that keep
+figures of an account (the metric snapshot, the loyalty evaluation) listen in two ways,
+registered with :func:`on_accounts_changed` in their ``ready()``:
 
-Within one transaction the ids are gathered and the listeners are called once, with
-all of them: loading a thousand orders in one transaction queues one refresh, not a
-thousand.
+* ``in_transaction=True``: called at once, inside the writer's transaction, with the ids
+  of that call. For *marks* ("this account's figures wait for a refresh"): one small
+  write that commits — or rolls back — with the change itself, so no change can commit
+  without its mark (not even when the process dies right after the commit) and a
+  rolled-back change leaves none. The worker picks the marks up within seconds
+  (``ops.scheduler.register_poll``); nothing is queued per change, so a busy door (a
+  survey answer page at hundreds of submissions a second) pays one upsert, not a task.
+* after the commit (the default): called once per transaction with all the ids it
+  gathered, never with uncommitted data. For work that does not fit a mark: a change to
+  thousands of accounts at once (an import) queues one whole-book refresh instead.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from relatiebeheer.common import writers
 
 Listener = Callable[[list[int]], None]
 _listeners: list[Listener] = []
+_marking: list[Listener] = []
 
 
-def on_accounts_changed(listener: Listener) -> Listener:
-    if listener not in _listeners:
-        _listeners.append(listener)
+def on_accounts_changed(listener: Listener, *, in_transaction: bool = False) -> Listener:
+    registry = _marking if in_transaction else _listeners
+    if listener not in registry:
+        registry.append(listener)
     return listener
 
 
@@ -48,6 +55,11 @@ def accounts_changed(account_ids: Iterable[int]) -> None:
     ids = {int(pk) for pk in account_ids}
     if not ids:
         return
+    if _marking:
+        ordered = sorted(ids)
+        with writers.derived_writes():  # the marks belong to the change being written
+            for listener in list(_marking):
+                listener(ordered)
     connection = transaction.get_connection()
     batch = getattr(connection, "_accounts_changed_batch", None)
     # A batch whose callback is no longer queued belonged to a rolled-back transaction.

@@ -180,18 +180,44 @@ def test_the_daily_run_is_scheduled_and_the_hook_is_registered():
     from relatiebeheer.ops import scheduler
 
     assert "loyalty.evaluate" in scheduler._jobs
-    assert tasks.accounts_changed in hooks._listeners
+    assert "loyalty.evaluate_pending" in scheduler._polls
+    assert tasks.mark_pending in hooks._marking
+    assert tasks.after_large_change in hooks._listeners
 
 
-def test_the_hook_marks_the_accounts_and_queues_their_evaluation(account, gold_card):
+def test_the_hook_marks_the_accounts_and_the_poll_queues_their_evaluation(account, gold_card):
+    from django.db import transaction
     from django_tasks_db.models import DBTaskResult
 
+    from relatiebeheer.hooks import accounts_changed
     from relatiebeheer.loyalty.models import PendingEvaluation
-    from relatiebeheer.loyalty.tasks import accounts_changed
+    from relatiebeheer.ops import scheduler
 
-    accounts_changed([account.pk])
-    assert PendingEvaluation.objects.filter(account_id=account.pk).exists()
-    assert DBTaskResult.objects.filter(task_path__endswith="evaluate_accounts").exists()
+    with transaction.atomic():
+        accounts_changed([account.pk])
+        # The mark is written with the change, in its transaction.
+        assert PendingEvaluation.objects.filter(account_id=account.pk).exists()
+    assert not DBTaskResult.objects.filter(task_path__endswith="evaluate_pending").exists()
+    assert "loyalty.evaluate_pending" in scheduler.poll()
+    assert DBTaskResult.objects.filter(task_path__endswith="evaluate_pending").count() == 1
+    scheduler.poll()  # one waiting task is enough
+    assert DBTaskResult.objects.filter(task_path__endswith="evaluate_pending").count() == 1
+
+
+def test_a_rolled_back_change_leaves_no_mark(account, gold_card):
+    from django.db import transaction
+
+    from relatiebeheer.hooks import accounts_changed
+    from relatiebeheer.loyalty.models import PendingEvaluation
+
+    def failing_change():
+        with transaction.atomic():
+            accounts_changed([account.pk])
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    assert not PendingEvaluation.objects.filter(account_id=account.pk).exists()
 
 
 def test_cards_are_listed_by_number(api_as, owner, account, gold_card):

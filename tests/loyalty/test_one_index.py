@@ -102,12 +102,15 @@ def test_every_place_shows_the_same_index_and_they_change_together(
     assert set(waiting.values()) == {D("33.3")}, waiting  # still the stored figure …
     assert all(_pending_everywhere(client, api, account).values())  # … and it says so
 
-    # The worker runs what was queued: every place moves to the new figure at once.
+    # The worker's poll finds the mark and runs the evaluation: every place moves to the
+    # new figure at once.
     from django_tasks_db.models import DBTaskResult
 
-    queued = DBTaskResult.objects.get(task_path__endswith="evaluate_accounts")
-    assert queued.args_kwargs["kwargs"] == {"account_ids": [account.pk]}
-    import_string(queued.task_path).call(**queued.args_kwargs["kwargs"])
+    from relatiebeheer.ops import scheduler
+
+    assert "loyalty.evaluate_pending" in scheduler.poll()
+    queued = DBTaskResult.objects.get(task_path__endswith="evaluate_pending")
+    import_string(queued.task_path).call()
     after = _every_place(client, api, account, owner)
     assert set(after.values()) == {D("0.0")}, after
     assert not any(_pending_everywhere(client, api, account).values())

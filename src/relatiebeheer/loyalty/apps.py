@@ -15,7 +15,8 @@ class LoyaltyConfig(AppConfig):
 
         from . import demo, figures, panels, reports, tasks
 
-        on_accounts_changed(tasks.accounts_changed)
+        on_accounts_changed(tasks.mark_pending, in_transaction=True)
+        on_accounts_changed(tasks.after_large_change)
         figures.register()
         reports.register()
         register_nav(NavItem("loyalty", _("Loyalty"), "loyalty:index", order=30))

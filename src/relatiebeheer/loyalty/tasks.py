@@ -23,14 +23,6 @@ def evaluate_all() -> int:
 
 
 @task()
-def evaluate_accounts(account_ids: list[int]) -> int:
-    """Re-evaluate the members of these accounts and store their scorecards."""
-    from .bulk import evaluate
-
-    return sum(report.members for report in evaluate(account_ids=list(account_ids)))
-
-
-@task()
 def evaluate_programme_task(programme_id: int) -> int:
     """Evaluate one programme for the whole book (after its rules changed)."""
     from django.utils import timezone
@@ -52,14 +44,54 @@ def store_all_scorecards() -> int:
     return store_scorecards()
 
 
-def accounts_changed(account_ids: list[int]) -> None:
-    """The "accounts changed" listener: mark the accounts (their figures wait for a
-    refresh, and their history is re-read) and evaluate them in the background."""
+@task()
+def evaluate_pending() -> int:
+    """Evaluate the accounts the "accounts changed" hook marked (at most PARTIAL_LIMIT at
+    a time; the next poll takes the rest) and store their scorecards."""
+    from . import pending
+    from .bulk import evaluate
+
+    marked, _read_at = pending.read()
+    if not marked:
+        return 0
+    chosen = sorted(marked)[:PARTIAL_LIMIT]
+    return sum(report.members for report in evaluate(account_ids=chosen))
+
+
+def mark_pending(account_ids: list[int]) -> None:
+    """The "accounts changed" listener inside the writer's transaction: mark the accounts
+    (their figures wait for a refresh, and their history is re-read); the worker's poll
+    evaluates them within seconds."""
     from . import pending
 
-    pending.mark(account_ids)
     if len(account_ids) <= PARTIAL_LIMIT:
-        evaluate_accounts.enqueue(account_ids=list(account_ids))
+        pending.mark(account_ids)
+
+
+def after_large_change(account_ids: list[int]) -> None:
+    """After the commit: a change to more accounts than a partial evaluation handles marks
+    them (outside the writer's transaction, which stays short) and queues the whole
+    book's evaluation."""
+    from . import pending
+
+    if len(account_ids) > PARTIAL_LIMIT:
+        pending.mark(account_ids)
+        evaluate_all.enqueue()
+
+
+def poll_pending() -> bool:
+    """The worker's poll: evaluate the marked accounts (one task at a time)."""
+    from . import pending
+
+    if not pending.PendingEvaluation.objects.exists():
+        return False
+    if scheduler.already_queued(evaluate_pending.module_path) or scheduler.already_queued(
+        evaluate_all.module_path
+    ):
+        return False
+    evaluate_pending.enqueue()
+    return True
 
 
 scheduler.register("loyalty.evaluate", timedelta(days=1), evaluate_all.enqueue)
+scheduler.register_poll("loyalty.evaluate_pending", poll_pending)

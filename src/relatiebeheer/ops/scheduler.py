@@ -38,12 +38,40 @@ class Job:
 
 
 _jobs: dict[str, Job] = {}
+_polls: dict[str, Callable[[], object]] = {}
 _recoverers: list[Callable[[list[str]], None]] = []
 
 
 def register(name: str, every: timedelta, enqueue: Callable[[], object]) -> None:
     """Run ``enqueue()`` once per ``every`` (slots are aligned to the epoch)."""
     _jobs[name] = Job(name, every, enqueue)
+
+
+def register_poll(name: str, poll: Callable[[], object]) -> None:
+    """Run ``poll()`` on every tick of every worker's scheduler (every ``--tick`` seconds,
+    2 by default): a cheap look for marked work (accounts whose figures wait for a
+    refresh) that queues a task when there is some. It must be idempotent: several
+    workers poll."""
+    _polls[name] = poll
+
+
+def poll() -> list[str]:
+    """Run every registered poll; return the names of those that queued work."""
+    queued = []
+    for name, check in _polls.items():
+        try:
+            if check():
+                queued.append(name)
+        except Exception:  # one failing poll must not stop the others or the tick
+            logger.exception("poll %s failed", name)
+    return queued
+
+
+def already_queued(task_path: str) -> bool:
+    """Whether a task of ``task_path`` waits to run (so a poll need not queue another)."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.ready().filter(task_path=task_path).exists()
 
 
 def on_tasks_lost(callback: Callable[[list[str]], None]) -> None:

@@ -15,7 +15,8 @@ class ValueConfig(AppConfig):
 
         from . import checks, panels, tasks
 
-        on_accounts_changed(tasks.schedule_refresh)
+        on_accounts_changed(tasks.mark_pending, in_transaction=True)
+        on_accounts_changed(tasks.after_large_change)
         register_figure_check(
             "value.snapshot",
             _("Metric snapshot (customer value, CLV) against a fresh computation"),

@@ -23,14 +23,36 @@ def recompute_metrics() -> int:
     return metrics_recompute().accounts
 
 
-def schedule_refresh(account_ids: list[int]) -> None:
-    """The "accounts changed" listener (after the change committed): mark the accounts,
-    so pages say their figures are being recalculated, and refresh them in the
-    background."""
-    from .services import metrics_mark_pending
+def mark_pending(account_ids: list[int]) -> None:
+    """The "accounts changed" listener inside the writer's transaction: mark the accounts,
+    so pages say their figures are being recalculated until the worker's poll refreshes
+    them (within seconds). A change to more accounts than a refresh handles is left to
+    the whole-book recompute queued after the commit."""
+    from .services import FULL_RECOMPUTE_ABOVE, metrics_mark_pending
 
-    metrics_mark_pending(list(account_ids))
-    refresh_account_metrics.enqueue(account_ids=list(account_ids))
+    if len(account_ids) <= FULL_RECOMPUTE_ABOVE:
+        metrics_mark_pending(list(account_ids))
+
+
+def after_large_change(account_ids: list[int]) -> None:
+    """After the commit: thousands of accounts changed at once (an import) → one
+    whole-book recompute instead of thousands of marks."""
+    from .services import FULL_RECOMPUTE_ABOVE
+
+    if len(account_ids) > FULL_RECOMPUTE_ABOVE:
+        recompute_metrics.enqueue()
+
+
+def poll_pending() -> bool:
+    """The worker's poll: refresh the marked accounts (one task at a time)."""
+    from .models import PendingRefresh
+
+    path = refresh_account_metrics.module_path
+    if not PendingRefresh.objects.exists() or scheduler.already_queued(path):
+        return False
+    refresh_account_metrics.enqueue(account_ids=[])
+    return True
 
 
 scheduler.register("metrics.recompute", timedelta(days=1), recompute_metrics.enqueue)
+scheduler.register_poll("metrics.refresh_pending", poll_pending)

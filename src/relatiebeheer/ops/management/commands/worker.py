@@ -24,8 +24,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tick", type=float, default=10.0, help="Seconds between scheduler ticks."
         )
+        parser.add_argument(
+            "--poll",
+            type=float,
+            default=2.0,
+            help="Seconds between looks for accounts whose figures wait for a refresh.",
+        )
 
-    def handle(self, *args, interval, batch, max_tasks, tick, **options):
+    def handle(self, *args, interval, batch, max_tasks, tick, poll, **options):
         worker_id = f"w-{uuid.uuid4().hex[:12]}"
         started_at = timezone.now()
         scheduler.heartbeat(worker_id, started_at)
@@ -33,12 +39,16 @@ class Command(BaseCommand):
         stop = threading.Event()
 
         def scheduler_loop():
-            while not stop.wait(tick):
+            last_tick = time.monotonic()
+            while not stop.wait(min(poll, tick)):
                 try:
                     close_old_connections()
-                    scheduler.heartbeat(worker_id, started_at)
-                    scheduler.tick()
-                    scheduler.recover_lost_tasks()
+                    scheduler.poll()
+                    if time.monotonic() - last_tick >= tick:
+                        last_tick = time.monotonic()
+                        scheduler.heartbeat(worker_id, started_at)
+                        scheduler.tick()
+                        scheduler.recover_lost_tasks()
                 except Exception:  # keep the loop alive; the next tick tries again
                     import logging
 
@@ -46,6 +56,7 @@ class Command(BaseCommand):
                 finally:
                     close_old_connections()
 
+        scheduler.poll()  # marked work becomes tasks before the first run (also --batch)
         if not batch:
             scheduler.tick()
             threading.Thread(target=scheduler_loop, name="scheduler", daemon=True).start()

@@ -43,12 +43,12 @@ def test_each_driver_shows_what_it_is_made_of_and_the_index_is_weighed(account, 
 
     real = satisfaction.account_scores
 
-    def fake(ids, *, tag=None, since=None):
+    def fake(ids, *, tag=None, since=None, until=None):
         if tag == "trust":
             from relatiebeheer.satisfaction.selectors import ScoreReading
 
             return {pk: [ScoreReading(TODAY, D("50.0"), "survey", "response:1")] for pk in ids}
-        return real(ids, tag=tag, since=since)
+        return real(ids, tag=tag, since=since, until=until)
 
     monkeypatch.setattr(satisfaction, "account_scores", fake)
     TrustJudgement.objects.create(account=account, trust=4, judged_on=TODAY - timedelta(days=10))

@@ -139,7 +139,16 @@ class SatisfactionSettings(models.Model):
 
     @classmethod
     def load(cls) -> SatisfactionSettings:
-        obj, _created = cls.objects.get_or_create(pk=1, defaults={"auto_send_kinds": ["service"]})
+        """The one row; made with the defaults the first time it is read (not a change
+        anybody made, so no writer is involved)."""
+        from relatiebeheer.common.writers import derived_writes
+
+        obj = cls.objects.filter(pk=1).first()
+        if obj is None:
+            with derived_writes():
+                obj, _created = cls.objects.get_or_create(
+                    pk=1, defaults={"auto_send_kinds": ["service"]}
+                )
         return obj
 
     @classmethod

@@ -8,7 +8,7 @@ and its share). Over the 12 months up to the day scored:
   account manager's latest judgement (``judgement``; the four-point scale, very high =
   100, very low = 0);
 * **satisfaction** — survey scores and contact-moment readings (sources ``survey`` and
-  ``contact_moment``), read through ``satisfaction.selectors.account_scores``;
+  ``contact_moment``), read through ``satisfaction.selectors.account_satisfaction``;
 * **quality of the alternatives** — the latest note per competitor: how we compare on
   price, quality and service (five points, "we are much better" = 100, "much worse" = 0;
   a high score means the alternatives are weak, which keeps the customer with us);
@@ -110,13 +110,17 @@ def scorecards(
 def _chunk_scorecards(ids: list[int], start: date, end: date, settings) -> dict[int, Scorecard]:
     readings: dict[str, dict[int, list[ss.Reading]]] = {d: defaultdict(list) for d in DRIVERS}
 
-    for tag, driver in ((TRUST_TAG, Driver.TRUST), (None, Driver.SATISFACTION)):
-        for account_id, items in satisfaction.account_scores(ids, tag=tag, since=start).items():
+    # The satisfaction driver is the account's satisfaction as every page shows it (the
+    # one selector, over the same 12 months); trust answers come with it.
+    for account_id, found in satisfaction.account_satisfaction(ids, as_of=end, since=start).items():
+        for driver, items in (
+            (Driver.TRUST, found.trust_readings),
+            (Driver.SATISFACTION, found.readings),
+        ):
             for item in items:
-                if item.date <= end:
-                    readings[driver][account_id].append(
-                        ss.Reading(source=item.source, score=Decimal(item.score), ref=item.ref)
-                    )
+                readings[driver][account_id].append(
+                    ss.Reading(source=item.source, score=Decimal(item.score), ref=item.ref)
+                )
     judged: set[int] = set()
     for account_id, trust, pk in (
         TrustJudgement.objects.filter(account_id__in=ids, judged_on__gte=start, judged_on__lte=end)

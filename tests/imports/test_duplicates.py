@@ -6,8 +6,9 @@ import pytest
 
 from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.common.errors import NotFound, VersionConflict
-from relatiebeheer.imports.duplicates import account_merge, duplicate_pairs
+from relatiebeheer.imports.duplicates import duplicate_pairs
 from relatiebeheer.relations.models import Account, AccountShare, Contact, Interaction, Task
+from relatiebeheer.relations.services import account_merge
 from relatiebeheer.sales.models import CostEntry, Order
 
 from ..factories import (

@@ -15,9 +15,10 @@ from relatiebeheer.api.types import Id, In, Text, Version
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.api import AccountOut
+from relatiebeheer.relations.services import account_merge
 
 from . import selectors, services
-from .duplicates import account_merge, duplicate_pairs, reason_label, similar_to
+from .duplicates import duplicate_pairs, reason_label, similar_to
 from .messages import describe
 from .models import ImportJob
 

@@ -20,10 +20,12 @@ from relatiebeheer.exports import Column, ExportTooLarge, export_response
 from relatiebeheer.exports_registry import export_lists, get_export
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account
+from relatiebeheer.relations.selectors import merge_preview
+from relatiebeheer.relations.services import account_merge
 from relatiebeheer.users.access import can_change_data
 
 from . import selectors, services
-from .duplicates import account_merge, duplicate_pairs, merge_preview, reason_label, similar_to
+from .duplicates import duplicate_pairs, reason_label, similar_to
 from .fields import KIND_LABELS
 from .forms import MappingForm, UploadForm
 from .messages import describe

@@ -12,6 +12,7 @@ from relatiebeheer.common.errors import NotFound
 from relatiebeheer.core.periods import last_12_months
 
 from .models import Account, ConsentRecord, Contact, Interaction, Task
+from .rules import MERGE_FILLABLE, account_relations, merged_values
 
 ACCOUNT_ORDERINGS = {
     "name": ("name", "id"),
@@ -210,3 +211,19 @@ def contacts_with_consent(contacts: QuerySet[Contact], purpose: str) -> QuerySet
 
 def has_open_tasks(qs: QuerySet[Account]) -> QuerySet[Account]:
     return qs.annotate(open_tasks=Exists(Task.objects.filter(account=OuterRef("pk"), done=False)))
+
+
+def merge_preview(*, keep: Account, other: Account) -> dict:
+    """What merging ``other`` into ``keep`` would move (counts per kind of record) and
+    which of ``keep``'s fields it fills (``services.account_merge`` does it)."""
+    counts = {}
+    for model, fk in account_relations():
+        n = model._base_manager.filter(**{fk.name: other}).count()
+        if n:
+            counts[str(model._meta.verbose_name_plural)] = n
+    filled = [
+        str(Account._meta.get_field(name).verbose_name)
+        for name in MERGE_FILLABLE
+        if name in merged_values(keep, other)
+    ]
+    return {"counts": counts, "filled": filled}

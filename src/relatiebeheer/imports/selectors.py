@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy
 from relatiebeheer.common.errors import NotFound
 
 from . import reader
-from .engine import Engine, ImportAborted, _user_lookup
+from .engine import Engine
 from .fields import fields_for
+from .handlers import ImportAborted
+from .lookups import user_lookup
 from .messages import describe, file_problem
 from .models import ImportIssue, ImportJob, ImportPreset
 from .presets import presets_for
@@ -124,7 +126,7 @@ def job_preview(job: ImportJob, *, rows: int = 20) -> dict:
             "needs": [],
         }
     if any(specs[f].type == "user" for f in engine.col_of):
-        engine.handler.users = _user_lookup()
+        engine.handler.users = user_lookup()
     try:
         sample = reader.head(job.path, info, rows=2000)
     except reader.FileProblem as exc:

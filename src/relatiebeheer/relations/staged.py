@@ -27,7 +27,7 @@ from relatiebeheer.common import writers
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.users.models import User
 
-from .models import Account
+from .models import Account, Contact
 from .rules import require_can_change
 
 
@@ -79,6 +79,15 @@ def table_of(model: type[models.Model]) -> str:
 
 def column_of(model: type[models.Model], field_name: str) -> str:
     return qn(model._meta.get_field(field_name).column)  # type: ignore[union-attr]
+
+
+def by_external_id_sql(model: type[models.Model], alias: str) -> str:
+    """SQL: the record of ``model`` with row ``alias``'s external id (none for "")."""
+    ext = column_of(model, "external_id")
+    return (
+        f"(SELECT t.id FROM {table_of(model)} t WHERE t.{ext} = {alias}.{ext} "
+        f"AND NOT (t.{ext} = ''))"
+    )
 
 
 def execute(sql: str, params: Any = ()) -> int:
@@ -193,6 +202,19 @@ def accounts_concerned(model: type[models.Model], staged: Staged) -> list[int]:
         )
     }
     return sorted(i for i in ids if i is not None)
+
+
+def interest_changes(staged: Staged) -> dict[int, list[str]]:
+    """Staged contacts (existing ones) whose ``interests`` column differs from the
+    interests they have: contact id → the names they get."""
+    rows = fetch(f"SELECT target_id, interests FROM {qn(staged.table)} WHERE target_id IS NOT NULL")
+    wanted = {r[0]: sorted(filter(None, (r[1] or "").split(","))) for r in rows}
+    current: dict[int, list[str]] = {pk: [] for pk in wanted}
+    for contact_id, name in Contact.interests.through.objects.filter(
+        contact_id__in=list(wanted)
+    ).values_list("contact_id", "interest__name"):
+        current[contact_id].append(name)
+    return {pk: names for pk, names in wanted.items() if sorted(current[pk]) != names}
 
 
 def start(actor: User, account_ids: list[int], *, lock: bool) -> None:

@@ -95,6 +95,30 @@ def _orders() -> tuple[str, dict[str, str]]:
     return qn(opts.db_table), {n: qn(opts.get_field(n).column) for n in names}  # type: ignore[union-attr]
 
 
+# --- which order a row names ------------------------------------------------------------
+
+
+def order_by_number_sql(alias: str) -> str:
+    """SQL: the order that row ``alias`` names by its number within its account — how an
+    order without an external id is known (the first one, if several share the number)."""
+    table, col = _orders()
+    return (
+        f"(SELECT MIN(t.id) FROM {table} t WHERE t.{col['account']} = {alias}.{col['account']} "
+        f"AND t.{col['number']} = {alias}.{col['number']} AND t.{col['external_id']} = '')"
+    )
+
+
+def credited_order_sql(alias: str) -> str:
+    """SQL: the order the credit note in row ``alias`` names in its ``credit_ref`` — by
+    external id, by number within the note's account, or as ``#`` and our number."""
+    table, col = _orders()
+    return (
+        f"(SELECT MIN(o.id) FROM {table} o WHERE (o.{col['external_id']} = {alias}.credit_ref "
+        f"AND NOT (o.{col['external_id']} = '')) OR (o.{col['number']} = {alias}.credit_ref "
+        f"AND o.{col['account']} = {alias}.{col['account']}) OR ('#' || CAST(o.id AS TEXT) = {alias}.credit_ref))"
+    )
+
+
 # --- sign -------------------------------------------------------------------------------
 
 

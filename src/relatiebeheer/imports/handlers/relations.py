@@ -12,6 +12,9 @@ from relatiebeheer.imports.lookups import content_id, unique_lookup, user_lookup
 from relatiebeheer.relations import bulk
 from relatiebeheer.relations.models import Account, Contact, Interaction
 from relatiebeheer.relations.rules import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
+    INTERACTION_FIELDS,
     MANAGER_ROLES,
     account_search_text_expr,
     default_manager,
@@ -33,24 +36,8 @@ if TYPE_CHECKING:
 class AccountHandler(KindHandler):
     kind = "accounts"
     model = Account
-    fields = (
-        "name",
-        "kvk_number",
-        "vat_number",
-        "industry",
-        "street",
-        "postal_code",
-        "city",
-        "country",
-        "website",
-        "status",
-        "manager",
-        "customer_since",
-        "margin",
-        "notes",
-        "external_id",
-        "archived",
-    )
+    # What a row may fill: the account's fields, but its place in a group of accounts.
+    fields = tuple(f for f in ACCOUNT_FIELDS if f not in {"parent", "buying_group"})
 
     def prepare(self) -> None:
         super().prepare()
@@ -293,17 +280,7 @@ class AccountHandler(KindHandler):
 class ContactHandler(AccountRefHandler):
     kind = "contacts"
     model = Contact
-    fields = (
-        "account",
-        "first_name",
-        "last_name",
-        "role",
-        "email",
-        "phone",
-        "language",
-        "notes",
-        "external_id",
-    )
+    fields = CONTACT_FIELDS
 
     def extra_stage_columns(self) -> list[tuple[str, str]]:
         return [("interests", "text")]
@@ -499,18 +476,7 @@ class ContactHandler(AccountRefHandler):
 class InteractionHandler(AccountRefHandler):
     kind = "interactions"
     model = Interaction
-    fields = (
-        "account",
-        "occurred_at",
-        "subject",
-        "channel",
-        "kind",
-        "direction",
-        "duration_minutes",
-        "satisfaction",
-        "user",
-        "notes",
-    )
+    fields = ("account", *INTERACTION_FIELDS)
     # What a contact moment is when the file does not say (the model has no default).
     DEFAULTS = {"channel": Interaction.Channel.PHONE.value, "kind": Interaction.Kind.SERVICE.value}
 

@@ -13,6 +13,8 @@ from relatiebeheer.relations.staged import BulkAudit, BulkResult, qn
 from relatiebeheer.sales import bulk
 from relatiebeheer.sales.models import CostEntry, Order, OrderLine
 from relatiebeheer.sales.rules import (
+    COST_FIELDS,
+    ORDER_FIELDS,
     credit_sign_problem_expr,
     credit_target_sql,
     credited_order_sql,
@@ -29,17 +31,9 @@ if TYPE_CHECKING:
 class OrderHandler(AccountRefHandler):
     kind = "orders"
     model = Order
-    fields = (
-        "account",
-        "date",
-        "number",
-        "external_id",
-        "status",
-        "revenue",
-        "cost_of_goods",
-        "vat_rate",
-        "notes",
-    )
+    # What a row may fill: the order's fields; what it credits is resolved from its
+    # ``credit_of`` reference (staged as ``credit_ref``).
+    fields = ("account", *(f for f in ORDER_FIELDS if f != "credit_of"))
     # Order lines: the import's field → the OrderLine field it fills.
     LINE_FIELDS = {
         "product": "product",
@@ -230,7 +224,7 @@ class OrderHandler(AccountRefHandler):
 class CostHandler(AccountRefHandler):
     kind = "costs"
     model = CostEntry
-    fields = ("account", "date", "category", "amount", "description", "external_id")
+    fields = ("account", *COST_FIELDS)
 
     def check(
         self, typed: pl.DataFrame, batch: pl.DataFrame

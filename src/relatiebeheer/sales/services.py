@@ -12,6 +12,7 @@ never both against the same old total.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -49,16 +50,25 @@ def _lock_account(account_id: int) -> None:
     writers.lock(Account.objects.filter(pk=account_id))
 
 
-def _check_credit_note(order: Order) -> None:
-    """Sign and target of an order or credit note (as stored now, under the lock)."""
+def _check_sign(order: Order) -> None:
+    """Before validating the model: the rule's own words, not its database constraint's
+    (a value that is no amount is left to the model's validation)."""
+    try:
+        revenue = Decimal(str(order.revenue))
+    except ArithmeticError:
+        return
+    problem = credit_sign_problem(revenue, is_credit_note=order.credit_of_id is not None)
+    if problem:
+        raise refusal("revenue", problem)
+
+
+def _check_credit_target(order: Order) -> None:
+    """What a credit note corrects, as stored now (under the account's lock)."""
     original = Order.objects.filter(pk=order.credit_of_id).first() if order.credit_of_id else None
     if original is not None:
         problem = credit_target_problem(account_id=order.account_id, original=original)
         if problem:
             raise refusal("credit_of", problem)
-    problem = credit_sign_problem(order.revenue, is_credit_note=original is not None)
-    if problem:
-        raise refusal("revenue", problem)
 
 
 def _save_lines(order: Order, lines: list[OrderLine]) -> None:
@@ -85,10 +95,11 @@ def order_create(
     )
     if built:
         apply_line_totals(order, built, data)
+    _check_sign(order)
     full_clean_or_raise(order)
     with transaction.atomic():
         _lock_account(account.pk)
-        _check_credit_note(order)
+        _check_credit_target(order)
         order.save()
         _save_lines(order, built)
         check_not_overcredited(order)
@@ -123,10 +134,11 @@ def order_update(
     if built:
         apply_line_totals(order, built, data)
         changed = sorted({*changed, "revenue", "cost_of_goods"})
+    _check_sign(order)
     full_clean_or_raise(order)
     with transaction.atomic():
         _lock_account(order.account_id)
-        _check_credit_note(order)
+        _check_credit_target(order)
         versioned_update(order, expected_version=version, fields=changed)
         if built is not None:
             order.lines.all().delete()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from relatiebeheer.common.errors import NotFound
+from relatiebeheer.users.models import User
 
 from . import reader
 from .engine import Engine
@@ -40,11 +41,11 @@ TYPE_LABELS = {
 }
 
 
-def job_list(*, actor) -> QuerySet[ImportJob]:
+def job_list(*, actor: User) -> QuerySet[ImportJob]:
     return ImportJob.objects.visible_to(actor).select_related("created_by")
 
 
-def job_get(*, actor, pk: int) -> ImportJob:
+def job_get(*, actor: User, pk: int) -> ImportJob:
     job = job_list(actor=actor).filter(pk=pk).first()
     if job is None:
         raise NotFound()
@@ -75,7 +76,7 @@ def issue_rows(issues) -> list[dict]:
     ]
 
 
-def presets_list(*, actor, kind: str) -> dict:
+def presets_list(*, actor: User, kind: str) -> dict:
     return {
         "shipped": presets_for(kind),
         "saved": list(ImportPreset.objects.visible_to(actor).filter(kind=kind)),

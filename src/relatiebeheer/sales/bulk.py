@@ -74,7 +74,7 @@ def orders_merge(*, actor: User, staged: Staged, audit: BulkAudit) -> BulkResult
                 Order,
                 staged,
                 where=f"NOT {_PLAIN}",
-                extra={Order._meta.get_field("credit_of").column: "s.credit_of_id"},  # type: ignore[union-attr]
+                extra={Order._meta.get_field("credit_of").column: "s.credit_of_id"},
             )
         _refuse_overcredit(staged, changed_existing=updated > 0)
         if staged.lines:

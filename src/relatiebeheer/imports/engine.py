@@ -291,15 +291,6 @@ class Engine:
             return 0
         return pl.concat(self.rejected).select(pl.col("row").n_unique()).item()
 
-    def rejected_rows(self) -> pl.DataFrame:
-        """row → the first reason (field, code) for each refused row."""
-        if not self.rejected:
-            return pl.DataFrame(
-                {"row": [], "field": [], "code": []},
-                schema={"row": pl.Int64, "field": pl.String, "code": pl.String},
-            )
-        return pl.concat(self.rejected).sort("row").unique("row", keep="first", maintain_order=True)
-
     # -- parsing one batch ------------------------------------------------------------------------
 
     def _check_batch(self, batch: pl.DataFrame) -> pl.DataFrame | None:

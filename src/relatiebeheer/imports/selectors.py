@@ -19,8 +19,7 @@ from .fields import fields_for
 from .handlers import ImportAborted
 from .lookups import user_lookup
 from .messages import describe, file_problem
-from .models import ImportIssue, ImportJob, ImportPreset
-from .presets import presets_for
+from .models import ImportIssue, ImportJob
 
 TYPE_LABELS = {
     "text": gettext_lazy("text"),
@@ -74,13 +73,6 @@ def issue_rows(issues) -> list[dict]:
         }
         for i in issues
     ]
-
-
-def presets_list(*, actor: User, kind: str) -> dict:
-    return {
-        "shipped": presets_for(kind),
-        "saved": list(ImportPreset.objects.visible_to(actor).filter(kind=kind)),
-    }
 
 
 def _display(value) -> str:

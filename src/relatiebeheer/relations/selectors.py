@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from relatiebeheer.common.errors import NotFound
@@ -208,10 +208,6 @@ def contacts_with_consent(contacts: QuerySet[Contact], purpose: str) -> QuerySet
     return contacts.annotate(consent_granted=Subquery(latest.values("granted")[:1])).filter(
         consent_granted=True
     )
-
-
-def has_open_tasks(qs: QuerySet[Account]) -> QuerySet[Account]:
-    return qs.annotate(open_tasks=Exists(Task.objects.filter(account=OuterRef("pk"), done=False)))
 
 
 def merge_preview(*, keep: Account, other: Account) -> dict:

@@ -69,17 +69,3 @@ def validate_phone(value: str) -> None:
         valid = False
     if not valid:
         raise DjangoValidationError(MESSAGES["phone"], code="phone")
-
-
-def format_phone(value: str) -> str:
-    """Readable national/international form for display."""
-    try:
-        number = phonenumbers.parse(value, "NL")
-    except phonenumbers.NumberParseException:
-        return value
-    fmt = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 31
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, fmt)

@@ -120,7 +120,7 @@ class KindHandler:
     def default(self, fname: str) -> pl.Expr:
         """The stored value of a field a row leaves blank: the model field's default."""
         field = self.model._meta.get_field(fname)
-        if fname == "account" or not field.has_default():
+        if fname == "account" or not field.has_default() or callable(field.default):
             return pl.lit("") if stage_type(field) == "text" and not field.null else pl.lit(None)
         value = field.get_default()
         if isinstance(value, str):

@@ -77,8 +77,17 @@ def table_of(model: type[models.Model]) -> str:
     return qn(model._meta.db_table)
 
 
+def field_of(model: type[models.Model], field_name: str) -> models.Field:
+    """A concrete field of ``model`` (one with a column)."""
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, models.Field) or not field.concrete:
+        raise LookupError(f"{model.__name__}.{field_name} has no column")
+    return field
+
+
 def column_of(model: type[models.Model], field_name: str) -> str:
-    return qn(model._meta.get_field(field_name).column)  # type: ignore[union-attr]
+    """The quoted column name of a concrete field."""
+    return qn(field_of(model, field_name).column)
 
 
 def by_external_id_sql(model: type[models.Model], alias: str) -> str:

@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.common.services import apply_changes, full_clean_or_raise
 from relatiebeheer.relations.models import Account
-from relatiebeheer.relations.staged import execute, fetch, qn
+from relatiebeheer.relations.staged import column_of, execute, fetch, table_of
 
 from .models import Order, OrderLine
 
@@ -90,9 +90,8 @@ class OverCredited(InvalidInput):
 
 def _orders() -> tuple[str, dict[str, str]]:
     """The order table and its columns, from the model."""
-    opts = Order._meta
     names = ("account", "credit_of", "revenue", "status", "number", "external_id", "date")
-    return qn(opts.db_table), {n: qn(opts.get_field(n).column) for n in names}  # type: ignore[union-attr]
+    return table_of(Order), {n: column_of(Order, n) for n in names}
 
 
 # --- which order a row names ------------------------------------------------------------
@@ -236,12 +235,11 @@ def line_totals_sql(*, orders: str, lines: str, key: str) -> str:
     """:func:`line_totals` as SQL: set the staged ``orders``' revenue and cost columns to
     the sums of the staged ``lines`` with the same ``key`` column."""
     _table, col = _orders()
-    line_opts = OrderLine._meta
-    revenue, cost = (qn(line_opts.get_field(n).column) for n in ("revenue", "cost"))  # type: ignore[union-attr]
+    revenue, cost = column_of(OrderLine, "revenue"), column_of(OrderLine, "cost")
     return (
         f"UPDATE {orders} SET "
         f"{col['revenue']} = (SELECT COALESCE(SUM(l.{revenue}), 0) FROM {lines} l WHERE l.{key} = {orders}.{key}), "
-        f"{qn(Order._meta.get_field('cost_of_goods').column)} = "  # type: ignore[union-attr]
+        f"{column_of(Order, 'cost_of_goods')} = "
         f"(SELECT COALESCE(SUM(l.{cost}), 0) FROM {lines} l WHERE l.{key} = {orders}.{key})"
     )
 
@@ -253,10 +251,8 @@ def promote_to_customers(first_orders_sql: str, params: Sequence[Any] = ()) -> N
     """Accounts in ``first_orders_sql`` (a SELECT of ``account_id, first_date``: each
     account's earliest new plain order) become customers if they were prospects, and
     their "customer since" moves back to ``first_date`` when that is earlier."""
-    opts = Account._meta
-    table = qn(opts.db_table)
-    status = qn(opts.get_field("status").column)  # type: ignore[union-attr]
-    since = qn(opts.get_field("customer_since").column)  # type: ignore[union-attr]
+    table = table_of(Account)
+    status, since = column_of(Account, "status"), column_of(Account, "customer_since")
     execute(
         f"UPDATE {table} SET {status} = %s FROM ({first_orders_sql}) f "
         f"WHERE {table}.id = f.account_id AND {table}.{status} = %s",

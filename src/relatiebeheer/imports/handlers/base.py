@@ -20,7 +20,15 @@ from relatiebeheer.common.fields import MoneyField
 from relatiebeheer.imports.lookups import unique_lookup, user_lookup
 from relatiebeheer.relations.models import Account
 from relatiebeheer.relations.rules import compact_kvk_expr, search_key
-from relatiebeheer.relations.staged import BulkAudit, BulkResult, Staged, count_changes, qn
+from relatiebeheer.relations.staged import (
+    BulkAudit,
+    BulkResult,
+    Staged,
+    by_external_id_sql,
+    count_changes,
+    field_of,
+    qn,
+)
 from relatiebeheer.users.access import sees_all_accounts
 
 if TYPE_CHECKING:
@@ -66,7 +74,7 @@ class KindHandler:
         self.columns = {
             name: (field.column, stage_type(field))
             for name in self.fields
-            for field in [self.model._meta.get_field(name)]
+            for field in [field_of(self.model, name)]
         }
 
     # Account-referencing kinds may leave out the reference when a target account is chosen.
@@ -227,8 +235,7 @@ class KindHandler:
         if "external_id" not in self.columns:
             return
         stage.sql(
-            f"UPDATE {name} SET target_id = (SELECT t.id FROM {table} t "
-            f"WHERE t.external_id = {name}.external_id AND NOT (t.external_id = '')) "
+            f"UPDATE {name} SET target_id = {by_external_id_sql(self.model, name)} "
             f"WHERE target_id IS NULL AND external_id IS NOT NULL AND external_id <> ''"
         )
         # An external id given to a record matched by number must not belong to another one.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from relatiebeheer.imports.lookups import content_id
-from relatiebeheer.relations.staged import BulkAudit, BulkResult, qn
+from relatiebeheer.relations.staged import BulkAudit, BulkResult, field_of, qn
 from relatiebeheer.sales import bulk
 from relatiebeheer.sales.models import CostEntry, Order, OrderLine
 from relatiebeheer.sales.rules import (
@@ -66,8 +66,7 @@ class OrderHandler(AccountRefHandler):
 
     def line_columns(self) -> list[tuple[str, str]]:
         """The staged lines: OrderLine's columns, keyed by the order's ``xid``."""
-        opts = OrderLine._meta
-        fields = [opts.get_field(name) for name in (*self.LINE_FIELDS.values(), "order")]
+        fields = [field_of(OrderLine, name) for name in (*self.LINE_FIELDS.values(), "order")]
         return [("row", "int"), ("xid", "text")] + [(f.column, stage_type(f)) for f in fields]
 
     def stage_tables(self) -> dict[str, list[tuple[str, str]]]:
@@ -137,12 +136,11 @@ class OrderHandler(AccountRefHandler):
             return super().stage(stage, good)
         exprs = [pl.col("row"), pl.col("xid")]
         for source, target in self.LINE_FIELDS.items():
-            field = OrderLine._meta.get_field(target)
-            column = field.column  # type: ignore[union-attr]
+            column = field_of(OrderLine, target).column
             fallback = self.line_default(target)
             value = pl.col(f"f_{source}") if f"f_{source}" in good.columns else fallback
             exprs.append(value.fill_null(fallback).alias(column))
-        order = OrderLine._meta.get_field("order").column  # type: ignore[union-attr]
+        order = field_of(OrderLine, "order").column
         exprs.append(pl.lit(None, pl.Int64).alias(order))  # set by the merge
         stage.insert("lines", good.select(exprs))
         # One staged order per key: the first row of each order in this batch; later

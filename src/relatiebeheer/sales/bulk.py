@@ -26,6 +26,7 @@ from relatiebeheer.relations.staged import (
     column_of,
     execute,
     fetch,
+    field_of,
     finish,
     insert_new,
     qn,
@@ -74,7 +75,7 @@ def orders_merge(*, actor: User, staged: Staged, audit: BulkAudit) -> BulkResult
                 Order,
                 staged,
                 where=f"NOT {_PLAIN}",
-                extra={Order._meta.get_field("credit_of").column: "s.credit_of_id"},
+                extra={field_of(Order, "credit_of").column: "s.credit_of_id"},
             )
         _refuse_overcredit(staged, changed_existing=updated > 0)
         if staged.lines:

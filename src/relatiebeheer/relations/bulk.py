@@ -34,6 +34,7 @@ from .staged import (
     insert_new,
     interest_changes,
     max_id,
+    merge_rows,
     new_ids,
     qn,
     start,
@@ -126,8 +127,4 @@ def interactions_merge(*, actor: User, staged: Staged, audit: BulkAudit) -> Bulk
     """Merge staged contact moments: changed ones updated, new ones inserted. Their
     duration is contact time, which customer value counts: the hook fires."""
     with transaction.atomic():
-        accounts = accounts_concerned(Interaction, staged)
-        start(actor, accounts, lock=False)
-        updated = update_changed(Interaction, staged)
-        created = insert_new(Interaction, staged)
-        return finish(actor, audit, BulkResult(created, updated, accounts))
+        return merge_rows(Interaction, actor=actor, staged=staged, audit=audit)

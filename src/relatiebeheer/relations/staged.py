@@ -251,3 +251,16 @@ def finish(actor: User, audit: BulkAudit, result: BulkResult) -> BulkResult:
     )
     accounts_changed(result.account_ids)
     return result
+
+
+def merge_rows(
+    model: type[models.Model], *, actor: User, staged: Staged, audit: BulkAudit
+) -> BulkResult:
+    """The whole merge of records whose rules span no rows (cost entries, contact
+    moments): changed ones updated, new ones inserted, nothing locked, then the audit
+    row and the hook. Call it inside the writer's transaction."""
+    accounts = accounts_concerned(model, staged)
+    start(actor, accounts, lock=False)
+    updated = update_changed(model, staged)
+    created = insert_new(model, staged)
+    return finish(actor, audit, BulkResult(created, updated, accounts))

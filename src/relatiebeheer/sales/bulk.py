@@ -29,6 +29,7 @@ from relatiebeheer.relations.staged import (
     field_of,
     finish,
     insert_new,
+    merge_rows,
     qn,
     start,
     table_of,
@@ -164,8 +165,4 @@ def cost_entries_merge(*, actor: User, staged: Staged, audit: BulkAudit) -> Bulk
     """Merge staged cost entries: changed ones updated, new ones inserted. No rule spans
     rows (as with ``services.cost_entry_create``), so nothing is locked."""
     with transaction.atomic():
-        accounts = accounts_concerned(CostEntry, staged)
-        start(actor, accounts, lock=False)
-        updated = update_changed(CostEntry, staged)
-        created = insert_new(CostEntry, staged)
-        return finish(actor, audit, BulkResult(created, updated, accounts))
+        return merge_rows(CostEntry, actor=actor, staged=staged, audit=audit)

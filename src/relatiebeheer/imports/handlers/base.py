@@ -45,6 +45,26 @@ class ImportAborted(Exception):
         self.params = params or {}
 
 
+def issues(frame: pl.DataFrame, field: str, value: pl.Expr, code: str | pl.Expr) -> pl.DataFrame:
+    """An issue (row, field, value, code) for each row of ``frame``."""
+    return frame.select(
+        "row",
+        pl.lit(field).alias("field"),
+        value.cast(pl.String).alias("value"),
+        (pl.lit(code) if isinstance(code, str) else code).alias("code"),
+    )
+
+
+def by_given_id(typed: pl.DataFrame, known: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Rows that name our own number (``f_id``): ``_by_id`` is the record when it is
+    one the importer may change (``known``); the others become "unknown record"."""
+    typed = typed.join(pl.DataFrame({"f_id": known, "_by_id": known}), on="f_id", how="left")
+    unknown = typed.filter(pl.col("f_id").is_not_null() & pl.col("_by_id").is_null())
+    return typed, (
+        issues(unknown, "id", pl.col("f_id"), "unknown_record") if unknown.height else None
+    )
+
+
 def stage_type(field: models.Field) -> str:
     """How a model field is staged: int, text, date, datetime, decimal or bool."""
     if isinstance(field, (models.ForeignKey, MoneyField, models.IntegerField)):

@@ -27,7 +27,7 @@ from relatiebeheer.relations.staged import BulkAudit, BulkResult, Staged, intere
 from relatiebeheer.users.access import can_manage_portfolios
 from relatiebeheer.users.models import User
 
-from .base import AccountRefHandler, KindHandler, visible_account_ids
+from .base import AccountRefHandler, KindHandler, by_given_id, issues, visible_account_ids
 
 if TYPE_CHECKING:
     from relatiebeheer.imports.stage import Stage
@@ -96,21 +96,9 @@ class AccountHandler(KindHandler):
         target = pl.lit(None, pl.Int64)
         errors = []
         if "f_id" in typed.columns:
-            typed = typed.join(
-                self.visible.select(pl.col("id").alias("f_id"), pl.col("id").alias("_by_id")),
-                on="f_id",
-                how="left",
-            )
-            unknown = typed.filter(pl.col("f_id").is_not_null() & pl.col("_by_id").is_null())
-            if unknown.height:
-                errors.append(
-                    unknown.select(
-                        "row",
-                        pl.lit("id").alias("field"),
-                        pl.col("f_id").cast(pl.String).alias("value"),
-                        pl.lit("unknown_record").alias("code"),
-                    )
-                )
+            typed, unknown = by_given_id(typed, self.visible["id"])
+            if unknown is not None:
+                errors.append(unknown)
             target = pl.coalesce(pl.col("_by_id"), target)
         if "f_external_id" in typed.columns:
             typed = typed.join(
@@ -128,12 +116,7 @@ class AccountHandler(KindHandler):
             ambiguous = typed.filter(target.is_null() & (pl.col("_by_kvk") == -1))
             if ambiguous.height:
                 errors.append(
-                    ambiguous.select(
-                        "row",
-                        pl.lit("kvk_number").alias("field"),
-                        pl.col("f_kvk_number").alias("value"),
-                        pl.lit("ambiguous_kvk").alias("code"),
-                    )
+                    issues(ambiguous, "kvk_number", pl.col("f_kvk_number"), "ambiguous_kvk")
                 )
             target = pl.coalesce(target, pl.when(pl.col("_by_kvk") > 0).then(pl.col("_by_kvk")))
         if "f_name" in typed.columns:
@@ -169,11 +152,11 @@ class AccountHandler(KindHandler):
         hidden = typed.filter(pl.col("target_id").is_not_null() & pl.col("_visible").is_null())
         if hidden.height:
             errors.append(
-                hidden.select(
-                    "row",
-                    pl.lit("external_id").alias("field"),
-                    pl.col("f_external_id").fill_null("").alias("value"),
-                    pl.lit("external_id_taken").alias("code"),
+                issues(
+                    hidden,
+                    "external_id",
+                    pl.col("f_external_id").fill_null(""),
+                    "external_id_taken",
                 )
             )
         # Fill what the file leaves out from the existing account (for search_text).
@@ -205,11 +188,11 @@ class AccountHandler(KindHandler):
             )
             if refused.height:
                 errors.append(
-                    refused.select(
-                        "row",
-                        pl.lit("manager").alias("field"),
-                        pl.col("f_manager").cast(pl.String).fill_null("").alias("value"),
-                        pl.col("_manager").alias("code"),
+                    issues(
+                        refused,
+                        "manager",
+                        pl.col("f_manager").cast(pl.String).fill_null(""),
+                        pl.col("_manager"),
                     )
                 )
         parts = [
@@ -326,21 +309,9 @@ class ContactHandler(AccountRefHandler):
         errors = [extra] if extra is not None else []
         target = pl.lit(None, pl.Int64)
         if "f_id" in typed.columns:
-            typed = typed.join(
-                self.contacts.select(pl.col("id").alias("f_id"), pl.col("id").alias("_by_id")),
-                on="f_id",
-                how="left",
-            )
-            unknown = typed.filter(pl.col("f_id").is_not_null() & pl.col("_by_id").is_null())
-            if unknown.height:
-                errors.append(
-                    unknown.select(
-                        "row",
-                        pl.lit("id").alias("field"),
-                        pl.col("f_id").cast(pl.String).alias("value"),
-                        pl.lit("unknown_record").alias("code"),
-                    )
-                )
+            typed, unknown = by_given_id(typed, self.contacts["id"])
+            if unknown is not None:
+                errors.append(unknown)
             target = pl.col("_by_id")
         if "f_external_id" in typed.columns:
             typed = typed.join(
@@ -358,12 +329,7 @@ class ContactHandler(AccountRefHandler):
             )
             if hidden.height:
                 errors.append(
-                    hidden.select(
-                        "row",
-                        pl.lit("external_id").alias("field"),
-                        pl.col("f_external_id").alias("value"),
-                        pl.lit("external_id_taken").alias("code"),
-                    )
+                    issues(hidden, "external_id", pl.col("f_external_id"), "external_id_taken")
                 )
             target = pl.coalesce(target, pl.col("_by_ext"))
         no_ext = (

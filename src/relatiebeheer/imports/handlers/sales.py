@@ -22,7 +22,7 @@ from relatiebeheer.sales.rules import (
     order_by_number_sql,
 )
 
-from .base import AccountRefHandler, stage_type
+from .base import AccountRefHandler, issues, stage_type
 
 if TYPE_CHECKING:
     from relatiebeheer.imports.stage import Stage
@@ -101,14 +101,7 @@ class OrderHandler(AccountRefHandler):
         errors = []
         no_key = typed.filter(pl.col("xid").is_null() & pl.col("f_account").is_not_null())
         if no_key.height and "id" not in self.engine.col_of:
-            errors.append(
-                no_key.select(
-                    "row",
-                    pl.lit("external_id").alias("field"),
-                    pl.lit("").alias("value"),
-                    pl.lit("order_key_required").alias("code"),
-                )
-            )
+            errors.append(issues(no_key, "external_id", pl.lit(""), "order_key_required"))
         if not self.lines and "f_revenue" in typed.columns:
             credit = (
                 pl.col("f_credit_of") if "f_credit_of" in typed.columns else pl.lit(None, pl.String)
@@ -119,12 +112,7 @@ class OrderHandler(AccountRefHandler):
             bad = typed.with_columns(sign.alias("_sign")).filter(pl.col("_sign").is_not_null())
             if bad.height:
                 errors.append(
-                    bad.select(
-                        "row",
-                        pl.lit("revenue").alias("field"),
-                        pl.col("f_revenue").cast(pl.String).alias("value"),
-                        pl.col("_sign").alias("code"),
-                    )
+                    issues(bad, "revenue", pl.col("f_revenue").cast(pl.String), pl.col("_sign"))
                 )
         if errors:
             more = pl.concat(errors)

@@ -6,8 +6,9 @@ import pytest
 
 from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.common.errors import NotFound, VersionConflict
-from relatiebeheer.imports.duplicates import account_merge, duplicate_pairs
+from relatiebeheer.imports.duplicates import duplicate_pairs
 from relatiebeheer.relations.models import Account, AccountShare, Contact, Interaction, Task
+from relatiebeheer.relations.services import account_merge
 from relatiebeheer.sales.models import CostEntry, Order
 
 from ..factories import (
@@ -112,3 +113,21 @@ def test_merge_through_the_api_and_the_web(api_as, web_as, owner):
         {"other_id": AccountFactory(manager=owner).pk, "version": 1, "other_version": 1},
     )
     assert stale.status_code == 302 and "with=" in stale["Location"]
+
+
+def test_merge_moves_rows_whose_relation_to_the_account_is_hidden(owner):
+    """Relations declared with ``related_name="+"`` are not in ``_meta.related_objects``;
+    their rows must move with the merge too, not go with the deleted account."""
+    from relatiebeheer.loyalty.models import Rapport
+    from relatiebeheer.relations.models import SearchToken
+
+    keep = AccountFactory(name="Zilt", city="Delft", manager=owner)
+    other = AccountFactory(name="Zilt B.V.", city="Delft", manager=owner)
+    contact = ContactFactory(account=other)
+    rapport = Rapport.objects.create(contact=contact, account=other, rapport=True)
+    account_merge(
+        actor=owner, keep=keep, keep_version=keep.version, other=other, other_version=other.version
+    )
+    rapport.refresh_from_db()
+    assert rapport.account_id == keep.pk
+    assert not SearchToken.objects.filter(account_id=other.pk).exists()

@@ -11,6 +11,7 @@ import pytest
 from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.common.errors import PermissionRefused
 from relatiebeheer.imports import services
+from relatiebeheer.imports.jobs import rejected_path
 from relatiebeheer.imports.models import ImportJob
 from relatiebeheer.relations.models import Account, Contact, Interaction
 from relatiebeheer.sales.models import CostEntry, Order, OrderLine
@@ -122,7 +123,7 @@ def test_partial_imports_the_valid_rows_and_returns_the_rejected_ones(sales_mana
     job = run_import(sales_manager, "orders", content, partial=True)
     assert job.status == ImportJob.Status.DONE
     assert (job.created, job.rows_invalid) == (3, 1)
-    rejected = services.rejected_path(job).read_text(encoding="utf-8-sig").splitlines()
+    rejected = rejected_path(job).read_text(encoding="utf-8-sig").splitlines()
     assert rejected[0].startswith("Factuurnummer;") and rejected[0].endswith(
         ";Reden"
     )  # in the importer's language

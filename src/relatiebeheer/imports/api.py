@@ -15,9 +15,11 @@ from relatiebeheer.api.types import Id, In, Text, Version
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.api import AccountOut
+from relatiebeheer.relations.rules import require_can_change
+from relatiebeheer.relations.services import account_merge
 
 from . import selectors, services
-from .duplicates import account_merge, duplicate_pairs, reason_label, similar_to
+from .duplicates import duplicate_pairs, reason_label, similar_to
 from .messages import describe
 from .models import ImportJob
 
@@ -139,7 +141,7 @@ class IssueOut(Schema):
     summary="Start an import job (CSV text or a base64 CSV/XLSX file)",
 )
 def start_import(request: HttpRequest, payload: ImportIn):
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     if (payload.text is None) == (payload.content_base64 is None):
         raise InvalidInput(
             {"text": [_("Send the file as text or as content_base64 (one of them).")]}
@@ -199,7 +201,7 @@ def import_report(request: HttpRequest, job_id: Id):
     summary="Run a job again (after changing its mapping or options)",
 )
 def restart_import(request: HttpRequest, job_id: Id, payload: StartIn):
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     job = selectors.job_get(actor=request.user, pk=job_id)
     if payload.mapping is not None or payload.options is not None:
         job = services.import_job_configure(
@@ -282,7 +284,7 @@ class MergeIn(In):
     summary="Merge another account into this one (contacts, orders, costs, … move here)",
 )
 def merge_accounts(request: HttpRequest, account_id: Id, payload: MergeIn):
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     keep = relations.account_get(actor=request.user, pk=account_id)
     other = relations.Account.objects.visible_to(request.user).filter(pk=payload.other_id).first()
     if other is None:

@@ -274,19 +274,6 @@ def datetimes(values: pl.Series, *, order: str | None) -> tuple[pl.Series, pl.Se
     return df["value"], df["error"].cast(pl.String)
 
 
-def date_order_evidence(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Per cell: (can only be day-first, can only be month-first, is ambiguous)."""
-    t = expr.str.strip_chars()
-    dm = t.str.extract_groups(_DAY_MONTH)
-    a = dm.struct.field("1").cast(pl.Int32)
-    b = dm.struct.field("2").cast(pl.Int32)
-    return (
-        ((a > 12) & (b <= 12)).fill_null(False),
-        ((b > 12) & (a <= 12)).fill_null(False),
-        ((a <= 12) & (b <= 12) & (a != b)).fill_null(False),
-    )
-
-
 # --- text -----------------------------------------------------------------------------------
 
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from relatiebeheer.relations.rules import MESSAGES as RELATIONS_RULES
+from relatiebeheer.relations.validators import MESSAGES as VALIDATORS
+from relatiebeheer.sales.rules import MESSAGES as SALES_RULES
+
 
 def describe(code: str, params: dict | None = None) -> str:
+    """The reason ``code`` in words. A domain rule's code reads as its rule module's
+    message: the import and the row services refuse with the same words."""
+    rule = SALES_RULES.get(code) or RELATIONS_RULES.get(code) or VALIDATORS.get(code)
+    if rule is not None:
+        return str(rule)
     params = dict(params or {})
     texts = {
         "required": _("A value is required."),
@@ -39,15 +48,10 @@ def describe(code: str, params: dict | None = None) -> str:
         "invalid_bool": _("Write yes or no."),
         "too_long": _("Too long: at most %(max)s characters.") % {"max": params.get("max", "")},
         "invalid_text": _("Text may not contain NUL characters."),
-        "kvk": _("A KvK number has exactly 8 digits, e.g. 12345678."),
-        "vat": _("This is not a valid EU VAT number (e.g. NL000099998B57)."),
         "email": _("Enter a valid email address."),
-        "phone": _("This is not a valid phone number (e.g. 020 123 4567 or +31 20 123 4567)."),
         "url": _("Enter a valid web address."),
         "unknown_user": _("No active user with this user name or name."),
         "ambiguous_user": _("Several users have this name; use the user name."),
-        "not_a_manager": _("This user cannot manage accounts."),
-        "manager_not_allowed": _("Only a sales manager can assign accounts to someone else."),
         "unknown_account": _("Unknown account."),
         "ambiguous_account": _(
             "Several accounts match; refer to the account by its number or external id."
@@ -65,14 +69,6 @@ def describe(code: str, params: dict | None = None) -> str:
             "Give each order an external id or an order number, so that importing again "
             "updates it instead of adding it twice."
         ),
-        "negative_without_credit": _(
-            "Negative amounts belong on a credit note that names its order."
-        ),
-        "credit_positive": _("A credit note has a negative (or zero) amount."),
-        "unknown_credit_order": _("The order this credit note corrects was not found."),
-        "credit_other_account": _("A credit note corrects an order of the same account."),
-        "credit_of_credit": _("A credit note corrects an order, not another credit note."),
-        "credit_too_much": _("Credit notes cannot credit more than the order's revenue."),
         "nonexistent_time": _("This time does not exist (the clock moved forward)."),
     }
     return texts.get(code, code)

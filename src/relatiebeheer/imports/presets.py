@@ -186,11 +186,6 @@ SHIPPED: tuple[Preset, ...] = (
 )
 
 
-def presets_for(kind: str) -> list[Preset]:
-    own = own_export_preset(kind)
-    return ([own] if own else []) + [p for p in SHIPPED if p.kind == kind]
-
-
 def own_export_preset(kind: str) -> Preset | None:
     from django.utils import translation
 

@@ -11,13 +11,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from relatiebeheer.common.errors import NotFound
+from relatiebeheer.users.models import User
 
 from . import reader
-from .engine import Engine, ImportAborted, _user_lookup
+from .engine import Engine
 from .fields import fields_for
+from .handlers import ImportAborted
+from .lookups import user_lookup
 from .messages import describe, file_problem
-from .models import ImportIssue, ImportJob, ImportPreset
-from .presets import presets_for
+from .models import ImportIssue, ImportJob
 
 TYPE_LABELS = {
     "text": gettext_lazy("text"),
@@ -38,11 +40,11 @@ TYPE_LABELS = {
 }
 
 
-def job_list(*, actor) -> QuerySet[ImportJob]:
+def job_list(*, actor: User) -> QuerySet[ImportJob]:
     return ImportJob.objects.visible_to(actor).select_related("created_by")
 
 
-def job_get(*, actor, pk: int) -> ImportJob:
+def job_get(*, actor: User, pk: int) -> ImportJob:
     job = job_list(actor=actor).filter(pk=pk).first()
     if job is None:
         raise NotFound()
@@ -71,13 +73,6 @@ def issue_rows(issues) -> list[dict]:
         }
         for i in issues
     ]
-
-
-def presets_list(*, actor, kind: str) -> dict:
-    return {
-        "shipped": presets_for(kind),
-        "saved": list(ImportPreset.objects.visible_to(actor).filter(kind=kind)),
-    }
 
 
 def _display(value) -> str:
@@ -124,7 +119,7 @@ def job_preview(job: ImportJob, *, rows: int = 20) -> dict:
             "needs": [],
         }
     if any(specs[f].type == "user" for f in engine.col_of):
-        engine.handler.users = _user_lookup()
+        engine.handler.users = user_lookup()
     try:
         sample = reader.head(job.path, info, rows=2000)
     except reader.FileProblem as exc:

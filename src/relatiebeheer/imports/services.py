@@ -13,6 +13,11 @@ Who may import (the rule, also in the README):
 
 A job is seen by the user who started it and by those who see every account; only
 the user who started it changes or runs it.
+
+Every public function here is a declared writer (``common.writers``). The rows
+themselves are merged by the domains' bulk writers (``relations.bulk``,
+``sales.bulk``), which write the job's audit row with its counts and fire the
+"accounts changed" hook; a run that merges nothing audits its outcome here.
 """
 
 from __future__ import annotations
@@ -25,115 +30,52 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.context import current_channel
 from relatiebeheer.audit.services import audit_log
-from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from relatiebeheer.common import writers
+from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound
+from relatiebeheer.common.writers import writer
 from relatiebeheer.hooks import accounts_changed
-from relatiebeheer.relations.models import Account
-from relatiebeheer.relations.services import require_can_change
+from relatiebeheer.relations.rules import require_can_change
+from relatiebeheer.relations.staged import BulkAudit
+from relatiebeheer.sales.rules import OverCredited
+from relatiebeheer.users.models import User
 
 from . import reader
-from .engine import CreditTooMuch, Engine, ImportAborted, Outcome, write_rejected
-from .fields import KINDS, detect_mapping, fields_for
+from .engine import Engine, Outcome, write_rejected
+from .fields import KINDS, detect_mapping
+from .handlers import ImportAborted
+from .jobs import (
+    OPTION_KEYS,
+    clean_mapping,
+    clean_options,
+    imports_dir,
+    preset_mapping,
+    rejected_path,
+    require_own_job,
+)
 from .messages import file_problem
 from .models import ImportIssue, ImportJob, ImportPreset
-from .presets import best_preset, shipped
+from .presets import best_preset
 
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 2 * 1024**3
 # Files with more rows than this are imported by the background worker (web and API).
 BACKGROUND_ROWS = 20_000
-OPTION_KEYS = {"notation", "date_order", "partial", "dry_run", "account_id", "preset"}
-
-
-def imports_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def job_dir(job: ImportJob) -> Path:
-    return Path(job.path).parent
-
-
-def rejected_path(job: ImportJob) -> Path:
-    return job_dir(job) / "rejected.csv"
-
-
-# --- checks ---------------------------------------------------------------------------------
-
-
-def clean_options(actor, options: Mapping[str, Any] | None) -> dict:
-    options = dict(options or {})
-    unknown = set(options) - OPTION_KEYS
-    if unknown:
-        raise InvalidInput({name: [_("Unknown option.")] for name in sorted(unknown)})
-    errors: dict[str, list[str]] = {}
-    if options.get("notation") not in (None, "", "nl", "en"):
-        errors["notation"] = [_("Choose nl or en.")]
-    if options.get("date_order") not in (None, "", "dmy", "mdy"):
-        errors["date_order"] = [_("Choose dmy (day first) or mdy (month first).")]
-    account_id = options.get("account_id")
-    if account_id not in (None, ""):
-        try:
-            account_id = int(account_id)
-        except (TypeError, ValueError):
-            account_id = 0
-        if not Account.objects.visible_to(actor).filter(pk=account_id).exists():
-            errors["account_id"] = [_("Unknown account.")]
-        options["account_id"] = account_id
-    if errors:
-        raise InvalidInput(errors)
-    options["partial"] = bool(options.get("partial"))
-    options["dry_run"] = bool(options.get("dry_run"))
-    return {k: v for k, v in options.items() if v not in (None, "")}
-
-
-def clean_mapping(kind: str, headers: list[str], mapping: Mapping[str, str]) -> dict[str, str]:
-    specs = fields_for(kind)
-    errors: dict[str, list[str]] = {}
-    clean = {}
-    used: dict[str, str] = {}
-    for fname, header in mapping.items():
-        if not header:
-            continue
-        if fname not in specs:
-            errors[str(fname)] = [file_problem("unknown_field")]
-        elif header not in headers:
-            errors[fname] = [file_problem("unknown_column") + f" ({header})"]
-        elif header in used:
-            errors[fname] = [
-                _("The column %(column)s is already mapped to %(field)s.")
-                % {"column": header, "field": specs[used[header]].label}
-            ]
-        else:
-            clean[fname] = header
-            used[header] = fname
-    if errors:
-        raise InvalidInput(errors)
-    return clean
-
-
-def _require_own(actor, job: ImportJob) -> None:
-    require_can_change(actor)
-    if not ImportJob.objects.visible_to(actor).filter(pk=job.pk).exists():
-        raise NotFound()
-    if job.created_by_id != actor.pk:
-        raise PermissionRefused(_("Only the user who started this import can change or run it."))
 
 
 # --- creating and configuring ------------------------------------------------------------------
 
 
+@writer(accounts=False)
 def import_job_create(
     *,
-    actor,
+    actor: User,
     kind: str,
     source,
     filename: str,
@@ -194,7 +136,7 @@ def import_job_create(
     return job
 
 
-def _store(source, target: Path) -> int:
+def _store(source: Any, target: Path) -> int:
     if isinstance(source, (str, Path)):
         shutil.copyfile(source, target)
     elif isinstance(source, bytes):
@@ -206,10 +148,17 @@ def _store(source, target: Path) -> int:
     return target.stat().st_size
 
 
-def _initial_mapping(actor, kind, headers, mapping, preset, options) -> dict[str, str]:
+def _initial_mapping(
+    actor: User,
+    kind: str,
+    headers: list[str],
+    mapping: Mapping[str, str] | None,
+    preset: str | int | None,
+    options: dict,
+) -> dict[str, str]:
     if mapping:
         return clean_mapping(kind, headers, mapping)
-    if preset not in (None, ""):
+    if preset is not None and preset != "":
         found = preset_mapping(actor, kind, preset, headers)
         if found is None:
             raise InvalidInput({"preset": [_("Unknown preset.")]})
@@ -232,29 +181,16 @@ def _initial_mapping(actor, kind, headers, mapping, preset, options) -> dict[str
     return chosen
 
 
-def preset_mapping(actor, kind: str, preset, headers: list[str]):
-    """(mapping, options) of a shipped preset key or a saved preset id, or ``None``."""
-    key = str(preset)
-    found = shipped(key)
-    if found is not None and found.kind == kind:
-        return found.mapping_for(headers), found.options or {}
-    if key.isdigit():
-        saved = ImportPreset.objects.visible_to(actor).filter(pk=int(key), kind=kind).first()
-        if saved is not None:
-            mapping = {f: h for f, h in saved.mapping.items() if h in headers}
-            return mapping, saved.options
-    return None
-
-
+@writer(accounts=False)
 def import_job_configure(
     *,
-    actor,
+    actor: User,
     job: ImportJob,
     mapping: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> ImportJob:
     """Change the mapping and options of a job that has not started importing."""
-    _require_own(actor, job)
+    require_own_job(actor, job)
     if job.is_active and not job.is_stale:
         raise Conflict(_("This import is running; wait until it has finished."))
     if job.status == ImportJob.Status.DONE and not job.dry_run:
@@ -277,15 +213,16 @@ def import_job_configure(
 # --- running ----------------------------------------------------------------------------------
 
 
+@writer()
 def import_job_start(
-    *, actor, job: ImportJob, commit: bool, background: bool | None = None
+    *, actor: User, job: ImportJob, commit: bool, background: bool | None = None
 ) -> ImportJob:
     """Check (``commit=False``) or import the file; large files go to the background worker.
 
     ``background=None`` decides by size: more than ``BACKGROUND_ROWS`` rows (or an
     XLSX over 5 MB) run in the worker, the rest right away.
     """
-    _require_own(actor, job)
+    require_own_job(actor, job)
     if job.is_active and not job.is_stale:
         raise Conflict(_("This import is running; wait until it has finished."))
     if commit and job.status == ImportJob.Status.DONE and not job.dry_run:
@@ -318,11 +255,12 @@ def import_job_start(
         from .tasks import run_import
 
         transaction.on_commit(lambda: run_import.enqueue(job_id=job.pk, commit=commit))
+        accounts_changed([])  # queued: the worker's run changes the accounts, if any
         return job
     return run_job(job.pk, commit=commit)
 
 
-def _engine(job: ImportJob, actor, **callbacks) -> Engine:
+def _engine(job: ImportJob, actor: User, **callbacks: Any) -> Engine:
     info = reader.FileInfo.from_dict(job.file_info)
     try:
         return Engine(
@@ -344,8 +282,13 @@ def _engine(job: ImportJob, actor, **callbacks) -> Engine:
         ) from exc
 
 
+@writer()
 def run_job(job_id: int, *, commit: bool) -> ImportJob:
-    """Run a queued job in this process (the worker's task and small files call this)."""
+    """Run a queued job in this process (the worker's task and small files call this).
+
+    A merge is written by the kind's bulk writer, which writes the job's audit row and
+    fires the hook; a check, a refused file, a run with nothing to change or a failure
+    is audited here and changes no account."""
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     actor = job.created_by
     ImportIssue.objects.filter(job=job).delete()
@@ -373,27 +316,42 @@ def run_job(job_id: int, *, commit: bool) -> ImportJob:
         )
 
     def merged(outcome: Outcome) -> None:
-        # In the merge transaction: the job is "done" exactly when the rows are in.
-        _finish(job, actor, outcome, commit=True)
-        if outcome.account_ids:
-            accounts_changed(outcome.account_ids)
+        # In the merge transaction: the job is "done" exactly when the rows are in (the
+        # bulk writer wrote the audit row with the counts).
+        _finish(job, actor, outcome, commit=True, audit=False)
+
+    def merge_audit(outcome: Outcome) -> BulkAudit:
+        return BulkAudit(
+            action=f"import.{job.kind}",
+            obj=job,
+            rows=outcome.valid,
+            extra=_audit_extra(job, outcome, ImportJob.Status.DONE),
+        )
 
     engine = None
     try:
         with translation.override(job.language):
-            engine = _engine(job, actor, progress=progress, issue_sink=sink, on_merged=merged)
+            engine = _engine(
+                job,
+                actor,
+                progress=progress,
+                issue_sink=sink,
+                on_merged=merged,
+                merge_audit=merge_audit,
+            )
             outcome = engine.run(commit=commit and not job.dry_run)
         if not outcome.merged or not (outcome.created or outcome.updated):
             _finish(job, actor, outcome, commit=commit and not job.dry_run and outcome.merged)
+            accounts_changed([])  # nothing merged: no account changed
         if outcome.invalid:
             with translation.override(job.language):
                 write_rejected(engine, rejected_path(job), language=job.language)
-    except CreditTooMuch as exc:
+    except OverCredited as exc:
         _fail(
             job,
             actor,
-            _("Credit notes cannot credit more than the order's revenue (orders %(ids)s).")
-            % {"ids": ", ".join(map(str, exc.order_ids[:20]))},
+            _("%(problem)s (orders %(ids)s)")
+            % {"problem": exc.errors["revenue"][0], "ids": ", ".join(map(str, exc.order_ids[:20]))},
         )
     except InvalidInput as exc:
         _fail(job, actor, "; ".join(str(m) for msgs in exc.errors.values() for m in msgs))
@@ -410,7 +368,9 @@ def run_job(job_id: int, *, commit: bool) -> ImportJob:
     return job
 
 
-def _finish(job: ImportJob, actor, outcome: Outcome, *, commit: bool) -> None:
+def _finish(
+    job: ImportJob, actor: User, outcome: Outcome, *, commit: bool, audit: bool = True
+) -> None:
     if outcome.invalid and not job.partial:
         status = ImportJob.Status.INVALID
     elif commit:
@@ -433,25 +393,33 @@ def _finish(job: ImportJob, actor, outcome: Outcome, *, commit: bool) -> None:
         heartbeat_at=timezone.now(),
         message="",
     )
-    audit_log(
-        actor=actor,
-        action=f"import.{job.kind}" if commit else "import.check",
-        obj=job,
-        extra={
-            "kind": job.kind,
-            "rows": outcome.rows,
-            "invalid": outcome.invalid,
-            "created": outcome.created,
-            "updated": outcome.updated,
-            "unchanged": outcome.unchanged,
-            "accounts": len(outcome.account_ids),
-            "partial": job.partial,
-            "status": status,
-        },
-    )
+    if audit:
+        audit_log(
+            actor=actor,
+            action=f"import.{job.kind}" if commit else "import.check",
+            obj=job,
+            extra={
+                **_audit_extra(job, outcome, status),
+                "created": outcome.created,
+                "updated": outcome.updated,
+                "unchanged": outcome.unchanged,
+                "accounts": len(outcome.account_ids),
+            },
+        )
 
 
-def _fail(job: ImportJob, actor, message: str) -> None:
+def _audit_extra(job: ImportJob, outcome: Outcome, status: str) -> dict[str, Any]:
+    return {
+        "kind": job.kind,
+        "rows": outcome.rows,
+        "invalid": outcome.invalid,
+        "partial": job.partial,
+        "status": status,
+    }
+
+
+def _fail(job: ImportJob, actor: User, message: str) -> None:
+    """The run failed: nothing was merged (its transaction rolled back), say so."""
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.FAILED,
         phase="failed",
@@ -459,26 +427,41 @@ def _fail(job: ImportJob, actor, message: str) -> None:
         finished_at=timezone.now(),
     )
     audit_log(actor=actor, action="import.failed", obj=job, extra={"kind": job.kind})
+    accounts_changed([])  # nothing merged: no account changed
 
 
+@writer(accounts=False)
 def mark_stale_jobs() -> int:
     """Jobs whose worker died (killed, machine restarted): nothing was merged, say so."""
     from .models import STALE_AFTER
 
     cutoff = timezone.now() - STALE_AFTER
-    return ImportJob.objects.filter(status__in=ImportJob.ACTIVE, heartbeat_at__lt=cutoff).update(
-        status=ImportJob.Status.FAILED,
-        phase="failed",
-        message=_(
-            "The import was interrupted before it finished. Nothing was imported; start it again."
-        ),
-    )
+    with transaction.atomic():
+        stale = list(
+            ImportJob.objects.filter(
+                status__in=ImportJob.ACTIVE, heartbeat_at__lt=cutoff
+            ).values_list("pk", flat=True)
+        )
+        if not stale:
+            writers.nothing_to_write()
+            return 0
+        count = ImportJob.objects.filter(pk__in=stale).update(
+            status=ImportJob.Status.FAILED,
+            phase="failed",
+            message=_(
+                "The import was interrupted before it finished. Nothing was imported; "
+                "start it again."
+            ),
+        )
+        audit_log(actor=None, action="import.interrupted", extra={"jobs": stale[:100]})
+    return count
 
 
 # --- presets ----------------------------------------------------------------------------------
 
 
-def preset_save(*, actor, job: ImportJob, name: str, shared: bool = False) -> ImportPreset:
+@writer(accounts=False)
+def preset_save(*, actor: User, job: ImportJob, name: str, shared: bool = False) -> ImportPreset:
     """Save a job's mapping and options (notation, date order) as a named preset."""
     require_can_change(actor)
     name = " ".join((name or "").split())[:100]
@@ -495,7 +478,8 @@ def preset_save(*, actor, job: ImportJob, name: str, shared: bool = False) -> Im
     return preset
 
 
-def preset_delete(*, actor, preset: ImportPreset) -> None:
+@writer(accounts=False)
+def preset_delete(*, actor: User, preset: ImportPreset) -> None:
     require_can_change(actor)
     if preset.owner_id != actor.pk:
         raise NotFound()

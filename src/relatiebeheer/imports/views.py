@@ -20,12 +20,16 @@ from relatiebeheer.exports import Column, ExportTooLarge, export_response
 from relatiebeheer.exports_registry import export_lists, get_export
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account
+from relatiebeheer.relations.rules import require_can_change
+from relatiebeheer.relations.selectors import merge_preview
+from relatiebeheer.relations.services import account_merge
 from relatiebeheer.users.access import can_change_data
 
 from . import selectors, services
-from .duplicates import account_merge, duplicate_pairs, merge_preview, reason_label, similar_to
+from .duplicates import duplicate_pairs, reason_label, similar_to
 from .fields import KIND_LABELS
 from .forms import MappingForm, UploadForm
+from .jobs import rejected_path, require_own_job
 from .messages import describe
 from .models import ImportJob, ImportPreset
 from .presets import SHIPPED
@@ -61,7 +65,7 @@ def index(request):
 
 @login_required
 def import_create(request):
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     form = UploadForm(
         request.POST or None, request.FILES or None, presets=_preset_choices(request.user)
     )
@@ -84,9 +88,9 @@ def import_create(request):
 
 
 def _own_job(request, pk: int) -> ImportJob:
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     job = selectors.job_get(actor=request.user, pk=pk)
-    services._require_own(request.user, job)
+    require_own_job(request.user, job)
     return job
 
 
@@ -171,7 +175,7 @@ def _detail_context(request, job: ImportJob) -> dict:
         "issues": issues,
         "more_issues": max(0, job.rows_invalid - len({i["row"] for i in issues})),
         "can_run": _can_run(request.user, job),
-        "has_rejected": services.rejected_path(job).exists(),
+        "has_rejected": rejected_path(job).exists(),
         "step": 4 if job.status != ImportJob.Status.DONE else 5,
         "summary": [
             {"field": key.split(":")[0], "reason": describe(key.split(":")[1]), "count": count}
@@ -220,7 +224,7 @@ def import_report(request, pk: int):
 def import_rejected(request, pk: int):
     """The rejected rows in the file's own layout, with a reason column, to fix and re-import."""
     job = selectors.job_get(actor=request.user, pk=pk)
-    path = services.rejected_path(job)
+    path = rejected_path(job)
     name = f"import-{job.pk}-rejected.csv"
     if path.exists():
         return FileResponse(
@@ -259,7 +263,7 @@ def preset_create(request, pk: int):
 @login_required
 @require_POST
 def preset_delete(request, pk: int):
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     preset = get_object_or_404(ImportPreset, pk=pk, owner=request.user)
     services.preset_delete(actor=request.user, preset=preset)
     messages.success(request, _("Preset deleted."))
@@ -335,9 +339,9 @@ def duplicates(request):
 @login_required
 def merge_edit(request, pk: int):
     """Compare an account with a look-alike and merge the look-alike into it."""
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     keep = relations.account_get(actor=request.user, pk=pk)
-    services.require_can_change(request.user)
+    require_can_change(request.user)
     other_id = request.POST.get("other_id") or request.GET.get("with")
     other = None
     if other_id and str(other_id).isdigit():

@@ -17,7 +17,7 @@ from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.errors import Conflict, PermissionRefused
 from relatiebeheer.relations.models import Contact
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.users.access import can_manage_portfolios
 
 from .policies import policy_for

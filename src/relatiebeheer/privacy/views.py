@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from relatiebeheer.common.errors import PermissionRefused
 from relatiebeheer.relations import selectors
 from relatiebeheer.relations.models import ConsentPurpose, ConsentRecord
-from relatiebeheer.relations.services import consent_record, require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
+from relatiebeheer.relations.services import consent_record
 from relatiebeheer.users.access import can_change_data, can_manage_portfolios
 
 from . import services

@@ -23,7 +23,7 @@ from relatiebeheer.api.types import (
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.users.models import User
 
-from . import selectors, services
+from . import rules, selectors, services
 from .models import Account, BuyingGroup, ConsentRecord, Contact, Interaction, Task
 
 router = Router(tags=["accounts"])
@@ -380,7 +380,7 @@ def list_consents(request: HttpRequest, contact_id: Id):
 )
 def record_consent(request: HttpRequest, contact_id: Id, payload: ConsentIn):
     contact = selectors.contact_get(actor=request.auth, pk=contact_id)
-    services.require_can_change(request.auth)
+    rules.require_can_change(request.auth)
     record = services.consent_record(actor=request.auth, contact=contact, **payload.model_dump())
     return Status(201, record)
 
@@ -654,7 +654,7 @@ class PortfolioTransferOut(Schema):
     tags=["accounts"],
 )
 def transfer_portfolio(request: HttpRequest, payload: PortfolioTransferIn):
-    services.require_can_change(request.auth)
+    rules.require_can_change(request.auth)
     from_user = _resolve_user(payload.from_user_id, "from_user_id")
     to_user = _resolve_user(payload.to_user_id, "to_user_id")
     moved = services.portfolio_transfer(actor=request.auth, from_user=from_user, to_user=to_user)

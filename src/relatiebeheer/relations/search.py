@@ -29,10 +29,3 @@ def refresh_search_tokens(account_ids: Iterable[int], *, batch_size: int = 5000)
         SearchToken.objects.bulk_create(tokens, batch_size=2000)
         written += len(tokens)
     return written
-
-
-def rebuild_all_search_tokens() -> int:
-    """All accounts (after a bulk load that bypassed the services)."""
-    SearchToken.objects.all().delete()
-    ids = list(Account.objects.values_list("pk", flat=True))
-    return refresh_search_tokens(ids)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from relatiebeheer.common.errors import NotFound
 from relatiebeheer.core.periods import last_12_months
+from relatiebeheer.users.models import User
 
 from .models import Account, ConsentRecord, Contact, Interaction, Task
+from .rules import MERGE_FILLABLE, account_relations, merged_values
 
 ACCOUNT_ORDERINGS = {
     "name": ("name", "id"),
@@ -74,7 +76,7 @@ class AccountFilters:
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-def account_list(*, actor, filters: AccountFilters = AccountFilters()) -> QuerySet[Account]:
+def account_list(*, actor: User, filters: AccountFilters = AccountFilters()) -> QuerySet[Account]:
     """Accounts ``actor`` may see, filtered, searched and ordered for a list."""
     qs = Account.objects.visible_to(actor).filter(archived=filters.archived)
     if filters.q:
@@ -92,7 +94,7 @@ def account_list(*, actor, filters: AccountFilters = AccountFilters()) -> QueryS
     return qs.select_related("manager").order_by(*ACCOUNT_ORDERINGS[filters.ordering])
 
 
-def account_get(*, actor, pk: int, for_update: bool = False) -> Account:
+def account_get(*, actor: User, pk: int, for_update: bool = False) -> Account:
     """One visible account, or :class:`NotFound` (also when it exists but is not visible)."""
     account = (
         Account.objects.visible_to(actor)
@@ -112,19 +114,19 @@ def _get(qs: QuerySet, pk: int):
     return obj
 
 
-def contact_get(*, actor, pk: int) -> Contact:
+def contact_get(*, actor: User, pk: int) -> Contact:
     return _get(Contact.objects.visible_to(actor).select_related("account"), pk)
 
 
-def interaction_get(*, actor, pk: int) -> Interaction:
+def interaction_get(*, actor: User, pk: int) -> Interaction:
     return _get(Interaction.objects.visible_to(actor).select_related("account", "user"), pk)
 
 
-def task_get(*, actor, pk: int) -> Task:
+def task_get(*, actor: User, pk: int) -> Task:
     return _get(Task.objects.visible_to(actor).select_related("account", "assignee"), pk)
 
 
-def contact_list(*, actor, account_id: int | None = None, q: str = "") -> QuerySet[Contact]:
+def contact_list(*, actor: User, account_id: int | None = None, q: str = "") -> QuerySet[Contact]:
     qs = Contact.objects.visible_to(actor).select_related("account").prefetch_related("interests")
     if account_id:
         qs = qs.filter(account_id=account_id)
@@ -138,7 +140,7 @@ def contact_list(*, actor, account_id: int | None = None, q: str = "") -> QueryS
     return qs.order_by("last_name", "first_name", "id")
 
 
-def interaction_list(*, actor, account_id: int | None = None) -> QuerySet[Interaction]:
+def interaction_list(*, actor: User, account_id: int | None = None) -> QuerySet[Interaction]:
     qs = (
         Interaction.objects.visible_to(actor)
         .select_related("account", "user")
@@ -151,7 +153,7 @@ def interaction_list(*, actor, account_id: int | None = None) -> QuerySet[Intera
 
 def task_list(
     *,
-    actor,
+    actor: User,
     account_id: int | None = None,
     assignee_id: int | None = None,
     done: bool | None = None,
@@ -208,5 +210,18 @@ def contacts_with_consent(contacts: QuerySet[Contact], purpose: str) -> QuerySet
     )
 
 
-def has_open_tasks(qs: QuerySet[Account]) -> QuerySet[Account]:
-    return qs.annotate(open_tasks=Exists(Task.objects.filter(account=OuterRef("pk"), done=False)))
+def merge_preview(*, keep: Account, other: Account) -> dict:
+    """What merging ``other`` into ``keep`` would move (counts per kind of record) and
+    which of ``keep``'s fields it fills (``services.account_merge`` does it)."""
+    counts = {}
+    for model, fk in account_relations():
+        n = model._base_manager.filter(**{fk.name: other}).count()
+        if n:
+            counts[str(model._meta.verbose_name_plural)] = n
+    values = merged_values(keep, other)
+    filled = [
+        str(field.verbose_name)
+        for field in Account._meta.concrete_fields
+        if field.name in MERGE_FILLABLE and field.name in values
+    ]
+    return {"counts": counts, "filled": filled}

@@ -1,8 +1,10 @@
-"""Writes to accounts, contacts, consent, contact moments and tasks.
+"""Writes to accounts, contacts, consent, contact moments and tasks, one record at a time.
 
 Every change goes through these functions — from the web UI, the API, the command
 line and the admin alike — so permissions, validation, versioning and the audit row
-are the same whichever door a change comes through.
+are the same whichever door a change comes through. The rules they apply live in
+``rules.py``, shared with the bulk writers of ``bulk.py`` (imports); every public
+function here is a declared writer (``common.writers``).
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common import writers
-from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from relatiebeheer.common.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionRefused,
+    VersionConflict,
+)
 from relatiebeheer.common.services import (
     apply_changes,
     full_clean_or_raise,
@@ -25,8 +33,8 @@ from relatiebeheer.common.services import (
 )
 from relatiebeheer.common.writers import writer
 from relatiebeheer.hooks import accounts_changed, accounts_removed
-from relatiebeheer.users.access import can_change_data, can_manage_portfolios
-from relatiebeheer.users.models import Role, User
+from relatiebeheer.users.access import can_manage_portfolios
+from relatiebeheer.users.models import User
 
 from .models import (
     Account,
@@ -38,130 +46,41 @@ from .models import (
     Interest,
     Task,
 )
+from .rules import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
+    INTERACTION_FIELDS,
+    TASK_FIELDS,
+    account_relations,
+    check_assignee,
+    check_contacts,
+    check_manager,
+    check_parent,
+    check_source_interaction,
+    default_manager,
+    interest_names,
+    merged_values,
+    normalise_account,
+    normalise_contact,
+    refusal,
+    require_account_writable,
+    require_can_change,
+    task_done_fields,
+)
 from .search import refresh_search_tokens
-from .validators import normalise_phone, normalise_vat
-
-ACCOUNT_FIELDS = (
-    "name",
-    "kvk_number",
-    "vat_number",
-    "industry",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "website",
-    "status",
-    "manager",
-    "parent",
-    "buying_group",
-    "customer_since",
-    "margin",
-    "notes",
-    "external_id",
-    "archived",
-)
-CONTACT_FIELDS = (
-    "account",
-    "first_name",
-    "last_name",
-    "role",
-    "email",
-    "phone",
-    "language",
-    "external_id",
-    "notes",
-)
-INTERACTION_FIELDS = (
-    "occurred_at",
-    "duration_minutes",
-    "channel",
-    "kind",
-    "direction",
-    "subject",
-    "notes",
-    "satisfaction",
-    "user",
-)
-TASK_FIELDS = ("title", "description", "due_date", "assignee", "done")
-
-
-# --- permission helpers -----------------------------------------------------------------
-
-
-def require_can_change(actor) -> None:
-    if not can_change_data(actor):
-        raise PermissionRefused(_("Your role may look but not change anything."))
-
-
-def require_account_writable(actor, account: Account) -> None:
-    """Refuse changes by read-only users and to accounts outside the actor's view."""
-    require_can_change(actor)
-    if not Account.objects.visible_to(actor).filter(pk=account.pk).exists():
-        raise NotFound()
-
-
-def _check_manager(actor, manager: User | None, *, current: User | None) -> None:
-    """Account managers keep accounts in their own portfolio; only managers reassign."""
-    if manager == current or can_manage_portfolios(actor):
-        if manager is not None and manager.role not in {
-            Role.ACCOUNT_MANAGER,
-            Role.SALES_MANAGER,
-            Role.ADMIN,
-        }:
-            raise InvalidInput({"manager": [_("This user cannot manage accounts.")]})
-        return
-    if manager != actor:
-        raise InvalidInput(
-            {"manager": [_("Only a sales manager can assign accounts to someone else.")]}
-        )
-
-
-def _normalise_account(data: dict[str, Any]) -> dict[str, Any]:
-    if data.get("kvk_number"):
-        data["kvk_number"] = "".join(
-            ch for ch in str(data["kvk_number"]) if not ch.isspace() and ch != "."
-        )
-    if data.get("vat_number"):
-        data["vat_number"] = normalise_vat(str(data["vat_number"]))
-    for name in ("name", "city", "street", "postal_code", "industry"):
-        if isinstance(data.get(name), str):
-            data[name] = " ".join(data[name].split())
-    if data.get("postal_code"):
-        data["postal_code"] = data["postal_code"].upper()
-    if data.get("country"):
-        data["country"] = str(data["country"]).upper()
-    for key in ACCOUNT_FIELDS:
-        if (
-            key in data
-            and data[key] is None
-            and key not in {"manager", "parent", "buying_group", "customer_since", "margin"}
-        ):
-            data[key] = ""
-    return data
-
-
-def _check_parent(actor, account: Account) -> None:
-    parent = account.parent
-    seen = {account.pk}
-    while parent is not None:
-        if parent.pk in seen:
-            raise InvalidInput({"parent": [_("An account cannot be its own head office.")]})
-        seen.add(parent.pk)
-        parent = parent.parent
-
 
 # --- accounts ---------------------------------------------------------------------------
 
 
 @writer()
-def account_create(*, actor, data: Mapping[str, Any]) -> Account:
-    """Create an account. An account manager's new account lands in their own portfolio."""
+def account_create(*, actor: User, data: Mapping[str, Any]) -> Account:
+    """Create an account. An account manager's new account lands in their own portfolio
+    when no manager is named (``rules.default_manager``)."""
     require_can_change(actor)
-    data = _normalise_account(dict(data))
-    if "manager" not in data and not can_manage_portfolios(actor):
-        data["manager"] = actor
-    _check_manager(actor, data.get("manager"), current=None)
+    data = normalise_account(dict(data))
+    if data.get("manager") is None:
+        data["manager"] = default_manager(actor)
+    check_manager(actor, data.get("manager"), current=None)
     account = Account()
     changed = apply_changes(account, data, ACCOUNT_FIELDS)
     account.refresh_search_text()
@@ -175,16 +94,18 @@ def account_create(*, actor, data: Mapping[str, Any]) -> Account:
 
 
 @writer(version="version")
-def account_update(*, actor, account: Account, version: int, data: Mapping[str, Any]) -> Account:
+def account_update(
+    *, actor: User, account: Account, version: int, data: Mapping[str, Any]
+) -> Account:
     """Change an account if nobody saved it since ``version`` (else ``VersionConflict``)."""
     require_account_writable(actor, account)
-    data = _normalise_account(dict(data))
+    data = normalise_account(dict(data))
     if "manager" in data:
-        _check_manager(actor, data["manager"], current=account.manager)
+        check_manager(actor, data["manager"], current=account.manager)
     changed = apply_changes(account, data, ACCOUNT_FIELDS)
     account.refresh_search_text()
     if "parent" in changed:
-        _check_parent(actor, account)
+        check_parent(account)
     full_clean_or_raise(account)
     with transaction.atomic():
         versioned_update(account, expected_version=version, fields=[*changed, "search_text"])
@@ -196,7 +117,7 @@ def account_update(*, actor, account: Account, version: int, data: Mapping[str, 
 
 
 @writer(version="version")
-def account_delete(*, actor, account: Account, version: int | None = None) -> None:
+def account_delete(*, actor: User, account: Account, version: int | None = None) -> None:
     """Delete an account that has no orders or costs; otherwise archive it instead.
 
     Given ``version``, only the account as it was then (else ``VersionConflict``).
@@ -214,8 +135,109 @@ def account_delete(*, actor, account: Account, version: int | None = None) -> No
         accounts_changed([account_id])
 
 
+@writer(version="keep_version", locks=("relations.account",))
+@transaction.atomic
+def account_merge(
+    *, actor: User, keep: Account, keep_version: int, other: Account, other_version: int
+) -> Account:
+    """Move everything ``other`` holds into ``keep`` and delete ``other``.
+
+    Refused unless the actor may change both accounts and both still have the versions
+    the actor saw (``VersionConflict`` carries the current one); both rows are locked
+    before the versions are compared. What ``keep`` takes from ``other`` is
+    ``rules.merged_values``; what moves is everything that points at an account, in any
+    app (``rules.account_relations``): contacts with their consent history, contact
+    moments, tasks, orders and credit notes, costs, shares, branches …
+    """
+    require_account_writable(actor, keep)
+    require_account_writable(actor, other)
+    if keep.pk == other.pk:
+        raise refusal("other_id", "merge_same")
+    locked = {a.pk: a for a in writers.lock(Account.objects.filter(pk__in=[keep.pk, other.pk]))}
+    if keep.pk not in locked or other.pk not in locked:
+        raise NotFound()
+    keep, other = locked[keep.pk], locked[other.pk]
+    writers.version_checked()
+    if other.version != other_version:
+        raise VersionConflict(current=other)
+    if keep.version != keep_version:
+        raise VersionConflict(current=keep)
+    moved: dict[str, int] = {}
+    for model, fk in account_relations():
+        count = _move_to(model, fk, other=other, keep=keep)
+        if count:
+            label = model._meta.label_lower
+            moved[label] = moved.get(label, 0) + count
+    values = merged_values(keep, other)
+    if "external_id" in values:
+        Account.objects.filter(pk=other.pk).update(external_id="")  # unique: free it first
+    for name, value in values.items():
+        setattr(keep, name, value)
+    keep.refresh_search_text()
+    Account.objects.filter(pk=keep.pk).update(
+        **values,
+        search_text=keep.search_text,
+        version=models.F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    keep.refresh_from_db()
+    refresh_search_tokens([keep.pk])  # the moved tokens were the other account's words
+    audit_log(
+        actor=actor,
+        action="account.merge",
+        obj=keep,
+        fields=list(values),
+        extra={"merged_account_id": other.pk, "moved": moved},
+    )
+    audit_log(
+        actor=actor,
+        action="account.merged_into",
+        obj=other,
+        account_id=keep.pk,
+        extra={"into_account_id": keep.pk},
+    )
+    other_pk = other.pk
+    accounts_removed([other_pk])
+    Account.objects.filter(pk=other_pk).delete()
+    accounts_changed([keep.pk])
+    return keep
+
+
+def _move_to(model: type[models.Model], fk: Any, *, other: Account, keep: Account) -> int:
+    """Point ``model``'s rows of ``other`` at ``keep``; the number moved. Where the model
+    allows one row per account, ``keep``'s own row wins and ``other``'s goes."""
+    manager = model._base_manager
+    if model is Account:  # branches
+        count = manager.filter(**{fk.name: other}).exclude(pk=keep.pk).update(**{fk.name: keep})
+        manager.filter(pk=keep.pk, **{fk.name: other}).update(**{fk.name: None})
+        return count
+    if model is AccountShare:
+        already = set(AccountShare.objects.filter(account=keep).values_list("user_id", flat=True))
+        AccountShare.objects.filter(account=other, user_id__in=already | {keep.manager_id}).delete()
+        return AccountShare.objects.filter(account=other).update(account=keep)
+    if fk.one_to_one:
+        if manager.filter(**{fk.name: keep}).exists():
+            manager.filter(**{fk.name: other}).delete()  # keep's own record wins (e.g. metrics)
+            return 0
+        return manager.filter(**{fk.name: other}).update(**{fk.name: keep})
+    try:
+        with transaction.atomic():
+            return manager.filter(**{fk.name: other}).update(**{fk.name: keep})
+    except IntegrityError:
+        # A per-account unique rule (one row per account): keep's row wins.
+        count = 0
+        for obj in manager.filter(**{fk.name: other}):
+            try:
+                with transaction.atomic():
+                    manager.filter(pk=obj.pk).update(**{fk.name: keep})
+                    count += 1
+            except IntegrityError:
+                manager.filter(pk=obj.pk).delete()
+        return count
+
+
 @writer()
-def account_share(*, actor, account: Account, user: User) -> AccountShare:
+def account_share(*, actor: User, account: Account, user: User) -> AccountShare:
     require_account_writable(actor, account)
     with transaction.atomic():
         share, created = AccountShare.objects.get_or_create(account=account, user=user)
@@ -228,7 +250,7 @@ def account_share(*, actor, account: Account, user: User) -> AccountShare:
 
 
 @writer()
-def account_unshare(*, actor, account: Account, user: User) -> None:
+def account_unshare(*, actor: User, account: Account, user: User) -> None:
     require_account_writable(actor, account)
     with transaction.atomic():
         deleted, _rows = AccountShare.objects.filter(account=account, user=user).delete()
@@ -240,7 +262,7 @@ def account_unshare(*, actor, account: Account, user: User) -> None:
 
 
 @writer()
-def portfolio_transfer(*, actor, from_user: User, to_user: User) -> int:
+def portfolio_transfer(*, actor: User, from_user: User, to_user: User) -> int:
     """Hand every account managed by ``from_user`` to ``to_user`` in one action."""
     if not can_manage_portfolios(actor):
         raise PermissionRefused(_("Only a sales manager can hand over a portfolio."))
@@ -263,7 +285,7 @@ def portfolio_transfer(*, actor, from_user: User, to_user: User) -> int:
 
 
 def _set_interests(contact: Contact, names: Iterable[str]) -> None:
-    clean = sorted({" ".join(n.split()).lower() for n in names if n and n.strip()})
+    clean = interest_names(names)
     existing = {i.name: i for i in Interest.objects.filter(name__in=clean)}
     missing = [Interest(name=n) for n in clean if n not in existing]
     if missing:
@@ -272,23 +294,12 @@ def _set_interests(contact: Contact, names: Iterable[str]) -> None:
     contact.interests.set(existing.values())
 
 
-def _normalise_contact(data: dict[str, Any]) -> dict[str, Any]:
-    if data.get("phone"):
-        data["phone"] = normalise_phone(str(data["phone"]))
-    if isinstance(data.get("email"), str):
-        data["email"] = data["email"].strip()
-    for key in ("first_name", "last_name", "role", "email", "phone", "notes", "external_id"):
-        if key in data and data[key] is None:
-            data[key] = ""
-    return data
-
-
 @writer()
 def contact_create(
-    *, actor, account: Account, data: Mapping[str, Any], interests: Iterable[str] = ()
+    *, actor: User, account: Account, data: Mapping[str, Any], interests: Iterable[str] = ()
 ) -> Contact:
     require_account_writable(actor, account)
-    data = _normalise_contact(dict(data))
+    data = normalise_contact(dict(data))
     contact = Contact(account=account)
     changed = apply_changes(contact, data, CONTACT_FIELDS)
     full_clean_or_raise(contact)
@@ -303,14 +314,14 @@ def contact_create(
 @writer(version="version")
 def contact_update(
     *,
-    actor,
+    actor: User,
     contact: Contact,
     version: int,
     data: Mapping[str, Any],
     interests: Iterable[str] | None = None,
 ) -> Contact:
     require_account_writable(actor, contact.account)
-    data = _normalise_contact(dict(data))
+    data = normalise_contact(dict(data))
     moved_from = set()
     if "account" in data and data["account"] != contact.account:
         require_account_writable(actor, data["account"])
@@ -328,7 +339,7 @@ def contact_update(
 
 
 @writer(version="version")
-def contact_delete(*, actor, contact: Contact, version: int | None = None) -> None:
+def contact_delete(*, actor: User, contact: Contact, version: int | None = None) -> None:
     require_account_writable(actor, contact.account)
     with transaction.atomic():
         audit_log(actor=actor, action="contact.delete", obj=contact)
@@ -342,7 +353,7 @@ def contact_delete(*, actor, contact: Contact, version: int | None = None) -> No
 @writer()
 def consent_record(
     *,
-    actor,
+    actor: User | None,
     contact: Contact,
     purpose: str,
     granted: bool,
@@ -365,7 +376,7 @@ def consent_record(
             granted=granted,
             source=source,
             text_version=text_version,
-            recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+            recorded_by=actor if actor is not None and actor.is_authenticated else None,
         )
         audit_log(
             actor=actor,
@@ -381,28 +392,22 @@ def consent_record(
 # --- contact moments --------------------------------------------------------------------
 
 
-def _check_contacts(account: Account, contacts: Iterable[Contact]) -> list[Contact]:
-    contacts = list(contacts)
-    if any(c.account_id != account.pk for c in contacts):
-        raise InvalidInput({"contacts": [_("Contacts must belong to this account.")]})
-    return contacts
-
-
 @writer()
 def interaction_log(
-    *, actor, account: Account, data: Mapping[str, Any], contacts: Iterable[Contact] = ()
+    *, actor: User, account: Account, data: Mapping[str, Any], contacts: Iterable[Contact] = ()
 ) -> Interaction:
-    """Log a contact moment (with its optional quick satisfaction reading)."""
+    """Log a contact moment (with its optional quick satisfaction reading). Its duration
+    is contact time, which customer value counts: the hook fires."""
     require_account_writable(actor, account)
     data = dict(data)
     data.setdefault("user", actor)
-    contacts = _check_contacts(account, contacts)
+    chosen = check_contacts(account, contacts)
     interaction = Interaction(account=account)
     changed = apply_changes(interaction, data, INTERACTION_FIELDS)
     full_clean_or_raise(interaction)
     with transaction.atomic():
         interaction.save()
-        interaction.contacts.set(contacts)
+        interaction.contacts.set(chosen)
         audit_log(actor=actor, action="interaction.create", obj=interaction, fields=changed)
         accounts_changed([account.pk])
     return interaction
@@ -411,7 +416,7 @@ def interaction_log(
 @writer(version="version")
 def interaction_update(
     *,
-    actor,
+    actor: User,
     interaction: Interaction,
     version: int,
     data: Mapping[str, Any],
@@ -423,7 +428,7 @@ def interaction_update(
     with transaction.atomic():
         versioned_update(interaction, expected_version=version, fields=changed)
         if contacts is not None:
-            interaction.contacts.set(_check_contacts(interaction.account, contacts))
+            interaction.contacts.set(check_contacts(interaction.account, contacts))
             changed.append("contacts")
         audit_log(actor=actor, action="interaction.update", obj=interaction, fields=changed)
         accounts_changed([interaction.account_id])
@@ -431,7 +436,9 @@ def interaction_update(
 
 
 @writer(version="version")
-def interaction_delete(*, actor, interaction: Interaction, version: int | None = None) -> None:
+def interaction_delete(
+    *, actor: User, interaction: Interaction, version: int | None = None
+) -> None:
     require_account_writable(actor, interaction.account)
     with transaction.atomic():
         audit_log(actor=actor, action="interaction.delete", obj=interaction)
@@ -442,24 +449,10 @@ def interaction_delete(*, actor, interaction: Interaction, version: int | None =
 # --- tasks ------------------------------------------------------------------------------
 
 
-def _task_done_fields(task: Task, changed: list[str]) -> list[str]:
-    if "done" in changed:
-        task.done_at = timezone.now() if task.done else None
-        changed.append("done_at")
-    return changed
-
-
-def _check_assignee(account: Account, assignee: User | None) -> None:
-    if assignee is None:
-        return
-    if not Account.objects.visible_to(assignee).filter(pk=account.pk).exists():
-        raise InvalidInput({"assignee": [_("This user cannot see the account.")]})
-
-
 @writer()
 def task_create(
     *,
-    actor,
+    actor: User,
     account: Account,
     data: Mapping[str, Any],
     source_interaction: Interaction | None = None,
@@ -467,15 +460,12 @@ def task_create(
     require_account_writable(actor, account)
     data = dict(data)
     data.setdefault("assignee", account.manager or actor)
-    _check_assignee(account, data["assignee"])
+    check_assignee(account, data["assignee"])
     task = Task(account=account, created_by=actor if actor.is_authenticated else None)
     if source_interaction is not None:
-        if source_interaction.account_id != account.pk:
-            raise InvalidInput(
-                {"source_interaction": [_("The contact moment belongs to another account.")]}
-            )
+        check_source_interaction(account, source_interaction)
         task.source_interaction = source_interaction
-    changed = _task_done_fields(task, apply_changes(task, data, TASK_FIELDS))
+    changed = task_done_fields(task, apply_changes(task, data, TASK_FIELDS))
     full_clean_or_raise(task)
     with transaction.atomic():
         task.save()
@@ -485,12 +475,12 @@ def task_create(
 
 
 @writer(version="version")
-def task_update(*, actor, task: Task, version: int, data: Mapping[str, Any]) -> Task:
+def task_update(*, actor: User, task: Task, version: int, data: Mapping[str, Any]) -> Task:
     require_account_writable(actor, task.account)
     data = dict(data)
     if "assignee" in data:
-        _check_assignee(task.account, data["assignee"])
-    changed = _task_done_fields(task, apply_changes(task, data, TASK_FIELDS))
+        check_assignee(task.account, data["assignee"])
+    changed = task_done_fields(task, apply_changes(task, data, TASK_FIELDS))
     full_clean_or_raise(task)
     with transaction.atomic():
         versioned_update(task, expected_version=version, fields=changed)
@@ -500,7 +490,7 @@ def task_update(*, actor, task: Task, version: int, data: Mapping[str, Any]) -> 
 
 
 @writer(version="version")
-def task_delete(*, actor, task: Task, version: int | None = None) -> None:
+def task_delete(*, actor: User, task: Task, version: int | None = None) -> None:
     require_account_writable(actor, task.account)
     with transaction.atomic():
         audit_log(actor=actor, action="task.delete", obj=task)

@@ -12,12 +12,19 @@ from stdnum.exceptions import ValidationError
 
 _KVK = re.compile(r"^\d{8}$")
 
+# The words every door uses for these (the import's report reads them from here too).
+MESSAGES = {
+    "kvk": _("A KvK number has exactly 8 digits, e.g. 12345678."),
+    "vat": _("This is not a valid EU VAT number (e.g. NL000099998B57)."),
+    "phone": _("This is not a valid phone number (e.g. 020 123 4567 or +31 20 123 4567)."),
+}
+
 
 def validate_kvk(value: str) -> None:
     """A KvK (Chamber of Commerce) number is 8 digits; it has no check digit."""
     if value and not _KVK.match(value):
         raise DjangoValidationError(
-            _("A KvK number has exactly 8 digits, e.g. 12345678."),
+            MESSAGES["kvk"],
             code="kvk",
             params={"value": value},
         )
@@ -36,9 +43,7 @@ def normalise_vat(value: str) -> str:
 def validate_vat(value: str) -> None:
     """VAT numbers of the Netherlands (``NL…B01``) and the other EU countries."""
     if value and not eu_vat.is_valid(value):
-        raise DjangoValidationError(
-            _("This is not a valid EU VAT number (e.g. NL000099998B57)."), code="vat"
-        )
+        raise DjangoValidationError(MESSAGES["vat"], code="vat")
 
 
 def normalise_phone(value: str) -> str:
@@ -63,21 +68,4 @@ def validate_phone(value: str) -> None:
     except phonenumbers.NumberParseException:
         valid = False
     if not valid:
-        raise DjangoValidationError(
-            _("This is not a valid phone number (e.g. 020 123 4567 or +31 20 123 4567)."),
-            code="phone",
-        )
-
-
-def format_phone(value: str) -> str:
-    """Readable national/international form for display."""
-    try:
-        number = phonenumbers.parse(value, "NL")
-    except phonenumbers.NumberParseException:
-        return value
-    fmt = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 31
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, fmt)
+        raise DjangoValidationError(MESSAGES["phone"], code="phone")

@@ -16,7 +16,7 @@ from relatiebeheer.api.types import Id, In, RequiredText, Text, Version, sent_fi
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Contact, SavedSelection
-from relatiebeheer.relations.services import require_can_change
+from relatiebeheer.relations.rules import require_can_change
 
 from . import kinds, selectors
 from .followups.services import followup_close

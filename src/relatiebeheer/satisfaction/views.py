@@ -322,7 +322,7 @@ def _report_message(request, report: InviteReport) -> None:
 def survey_send(request, pk: int):
     """Bulk invitations for one of the user's saved selections."""
     survey = selectors.survey_get(actor=request.user, pk=pk)
-    from relatiebeheer.relations.services import require_can_change
+    from relatiebeheer.relations.rules import require_can_change
 
     require_can_change(request.user)
     selection = SavedSelection.objects.filter(
@@ -345,7 +345,7 @@ def survey_send(request, pk: int):
 def invite_create(request, account_pk: int):
     """Invite one contact of an account by hand (from the account page)."""
     account = relations.account_get(actor=request.user, pk=account_pk)
-    from relatiebeheer.relations.services import require_account_writable
+    from relatiebeheer.relations.rules import require_account_writable
 
     require_account_writable(request.user, account)
     contact = Contact.objects.filter(account=account, pk=request.POST.get("contact") or 0).first()
@@ -391,7 +391,7 @@ def followup_detail(request, pk: int):
     form = FollowUpCloseForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        from relatiebeheer.relations.services import require_account_writable
+        from relatiebeheer.relations.rules import require_account_writable
 
         require_account_writable(request.user, followup.account)
         if form.is_valid():

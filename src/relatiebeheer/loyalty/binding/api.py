@@ -34,7 +34,7 @@ from relatiebeheer.loyalty.api_common import (
 )
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Interaction
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 
 from . import selectors, services
 from .matrix import binding_matrix as matrix_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from relatiebeheer.common.errors import PermissionRefused
-from relatiebeheer.relations.services import require_can_change
+from relatiebeheer.relations.rules import require_can_change
 from relatiebeheer.users.access import sees_all_accounts
 from relatiebeheer.users.models import User
 

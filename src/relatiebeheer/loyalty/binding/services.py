@@ -32,12 +32,9 @@ from relatiebeheer.common.writers import writer
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.loyalty.permissions import require_can_configure
 from relatiebeheer.relations.models import Account, ConsentPurpose, Contact, Interaction, Interest
+from relatiebeheer.relations.rules import require_account_writable, require_can_change
 from relatiebeheer.relations.selectors import contacts_with_consent
-from relatiebeheer.relations.services import (
-    interaction_log,
-    require_account_writable,
-    require_can_change,
-)
+from relatiebeheer.relations.services import interaction_log
 from relatiebeheer.sales.models import CostEntry
 from relatiebeheer.sales.services import cost_entry_create
 from relatiebeheer.users.models import User

@@ -16,7 +16,7 @@ from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.loyalty.pages import account_context, config_gate, form_page, int_param
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Contact
-from relatiebeheer.relations.services import require_account_writable, require_can_change
+from relatiebeheer.relations.rules import require_account_writable, require_can_change
 from relatiebeheer.users.access import can_change_data, sees_all_accounts
 from relatiebeheer.web.views.common import add_service_errors, conflict_message
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from relatiebeheer.common.errors import InvalidInput, NotFound, PermissionRefused
-from relatiebeheer.relations.services import require_account_writable, require_can_change
+from relatiebeheer.relations.rules import require_account_writable, require_can_change
 from relatiebeheer.users.access import sees_all_accounts
 from relatiebeheer.users.models import User
 from relatiebeheer.value.labels import SEGMENT_CHOICES

@@ -22,8 +22,8 @@ from relatiebeheer.common.services import apply_changes, full_clean_or_raise, ve
 from relatiebeheer.common.writers import writer
 from relatiebeheer.core import campaign_stats as stats
 from relatiebeheer.relations.models import ConsentPurpose, Contact
+from relatiebeheer.relations.rules import require_account_writable, require_can_change
 from relatiebeheer.relations.selectors import contacts_with_consent
-from relatiebeheer.relations.services import require_account_writable, require_can_change
 from relatiebeheer.users.models import User
 
 from .models import Campaign, CampaignMember

@@ -19,8 +19,8 @@ from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.loyalty.pages import int_param
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Contact
+from relatiebeheer.relations.rules import require_can_change
 from relatiebeheer.relations.selectors import contacts_with_consent
-from relatiebeheer.relations.services import require_can_change
 from relatiebeheer.users.access import can_change_data
 from relatiebeheer.web.views.common import add_service_errors, conflict_message
 

@@ -28,7 +28,7 @@ from relatiebeheer.common.writers import writer
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.loyalty.permissions import require_can_configure
 from relatiebeheer.relations.models import Account
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.users.models import User
 
 from .models import CompetitorNote, LoyaltySettings, TrustJudgement

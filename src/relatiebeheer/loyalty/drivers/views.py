@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
 from relatiebeheer.loyalty.pages import account_context, config_gate, form_page, int_param
 from relatiebeheer.relations import selectors as relations
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.web.views.common import add_service_errors, conflict_message, conflict_rows
 
 from . import selectors, services

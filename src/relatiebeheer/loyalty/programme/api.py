@@ -28,7 +28,7 @@ from relatiebeheer.loyalty.api_common import (
     programme_or_422,
 )
 from relatiebeheer.relations import selectors as relations
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 
 from . import selectors, services
 from .barcode import barcode_svg

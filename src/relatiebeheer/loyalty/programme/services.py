@@ -43,7 +43,7 @@ from relatiebeheer.core import loyalty_rules as rules
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.loyalty.permissions import require_can_configure
 from relatiebeheer.relations.models import Account, Contact
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.sales.models import Order
 from relatiebeheer.users.models import User
 

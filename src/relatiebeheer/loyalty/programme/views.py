@@ -19,7 +19,7 @@ from relatiebeheer.loyalty.drivers.models import LoyaltySettings
 from relatiebeheer.loyalty.pages import account_context, config_gate, form_page, int_param
 from relatiebeheer.loyalty.permissions import can_configure
 from relatiebeheer.relations import selectors as relations
-from relatiebeheer.relations.services import require_account_writable
+from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.users.access import can_change_data
 from relatiebeheer.web.views.common import add_service_errors, conflict_message, conflict_rows
 

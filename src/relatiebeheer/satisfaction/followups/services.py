@@ -20,7 +20,8 @@ from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.outbox.rendering import public_url
 from relatiebeheer.outbox.services import internal_mail_enqueue
 from relatiebeheer.relations.models import Account
-from relatiebeheer.relations.services import require_account_writable, task_create, task_update
+from relatiebeheer.relations.rules import require_account_writable
+from relatiebeheer.relations.services import task_create, task_update
 from relatiebeheer.satisfaction.defaults import check_back_survey
 from relatiebeheer.satisfaction.models import (
     FollowUp,

@@ -22,8 +22,8 @@ from relatiebeheer.common import writers
 from relatiebeheer.common.errors import InvalidInput, NotFound
 from relatiebeheer.common.writers import writer
 from relatiebeheer.relations.models import Account, Contact, Interaction, SavedSelection
+from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.relations.selectors import contacts_with_consent
-from relatiebeheer.relations.services import require_account_writable
 from relatiebeheer.satisfaction.defaults import default_survey
 from relatiebeheer.satisfaction.models import (
     AnswerToken,

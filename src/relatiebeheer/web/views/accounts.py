@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.counting import COUNT_CAP, capped_count
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
+from relatiebeheer.relations import rules, selectors, services
 from relatiebeheer.relations import selections as saved_selections
-from relatiebeheer.relations import selectors, services
 from relatiebeheer.relations.exports import account_columns
 from relatiebeheer.relations.models import Account, BuyingGroup, SavedSelection
 from relatiebeheer.users.access import can_change_data, sees_all_accounts
@@ -209,7 +209,7 @@ def detail_context(request, account, *, interaction_form=None, task_form=None) -
 
 @login_required
 def account_create(request):
-    services.require_can_change(request.user)
+    rules.require_can_change(request.user)
     form = AccountForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.changes()
@@ -228,7 +228,7 @@ def account_create(request):
 @login_required
 def account_edit(request, pk: int):
     account = selectors.account_get(actor=request.user, pk=pk)
-    services.require_account_writable(request.user, account)
+    rules.require_account_writable(request.user, account)
     form = AccountForm(
         request.POST or None, instance=Account.objects.get(pk=account.pk), actor=request.user
     )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relatiebeheer.common.errors import InvalidInput, VersionConflict
-from relatiebeheer.relations import selectors, services
+from relatiebeheer.relations import rules, selectors, services
 from relatiebeheer.relations.models import Contact
 from relatiebeheer.web.forms import ContactForm, InteractionForm, TaskDoneForm, TaskForm
 
@@ -20,7 +20,7 @@ from .common import add_service_errors, conflict_message, conflict_rows
 @login_required
 def contact_create(request, account_pk: int):
     account = selectors.account_get(actor=request.user, pk=account_pk)
-    services.require_account_writable(request.user, account)
+    rules.require_account_writable(request.user, account)
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -43,7 +43,7 @@ def contact_create(request, account_pk: int):
 @login_required
 def contact_edit(request, pk: int):
     contact = selectors.contact_get(actor=request.user, pk=pk)
-    services.require_account_writable(request.user, contact.account)
+    rules.require_account_writable(request.user, contact.account)
     form = ContactForm(request.POST or None, instance=Contact.objects.get(pk=contact.pk))
     theirs = None
     if request.method == "POST" and form.is_valid():
@@ -78,7 +78,7 @@ def contact_edit(request, pk: int):
 def interaction_create(request, account_pk: int):
     """Log a contact moment; with htmx only the panel is re-rendered."""
     account = selectors.account_get(actor=request.user, pk=account_pk)
-    services.require_account_writable(request.user, account)
+    rules.require_account_writable(request.user, account)
     form = InteractionForm(request.POST, account=account)
     if form.is_valid():
         try:
@@ -102,7 +102,7 @@ def interaction_create(request, account_pk: int):
 @require_POST
 def task_create(request, account_pk: int):
     account = selectors.account_get(actor=request.user, pk=account_pk)
-    services.require_account_writable(request.user, account)
+    rules.require_account_writable(request.user, account)
     form = TaskForm(request.POST, account=account)
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "assignee" or v is not None}
@@ -123,7 +123,7 @@ def task_create(request, account_pk: int):
 @require_POST
 def task_done(request, pk: int):
     task = selectors.task_get(actor=request.user, pk=pk)
-    services.require_account_writable(request.user, task.account)
+    rules.require_account_writable(request.user, task.account)
     form = TaskDoneForm(request.POST)
     if form.is_valid():
         try:

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from relatiebeheer.common.errors import DomainError, InvalidInput
-from relatiebeheer.imports import selectors, services
+from relatiebeheer.imports import jobs, selectors, services
 from relatiebeheer.imports.fields import KINDS, fields_for
 from relatiebeheer.imports.messages import describe
 from relatiebeheer.imports.models import ImportJob
@@ -144,7 +144,7 @@ class Command(ActorCommand):
                 progress.join(timeout=2)
         self._summary(job, dry_run=o["dry_run"])
         if o["rejected"] and job.rows_invalid:
-            source = services.rejected_path(job)
+            source = jobs.rejected_path(job)
             if source.exists():
                 Path(o["rejected"]).write_bytes(source.read_bytes())
                 self.stdout.write(f"Rejected rows written to {o['rejected']}.")

@@ -50,6 +50,28 @@ class ServiceForm(forms.ModelForm):
         if self.instance.pk is not None:
             self.initial.setdefault("seen_version", getattr(self.instance, "version", None))
 
+    def clean(self) -> dict[str, Any]:
+        """Someone else's save since the form was opened is shown on the form, with the
+        user's input kept (the service checks again under its lock when saving)."""
+        data = super().clean() or {}
+        seen = data.get("seen_version")
+        model = type(self.instance)
+        if seen is not None and self.instance.pk is not None:
+            current = (
+                model._base_manager.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is not None and current != seen:
+                raise forms.ValidationError(
+                    _(
+                        "Someone else changed this record after you opened it; nothing was "
+                        "saved. Reload the page to see their change, then make yours again."
+                    ),
+                    code="version_conflict",
+                )
+        return data
+
 
 class ServiceAdmin(admin.ModelAdmin):
     """A ModelAdmin whose add, change and delete call domain services.

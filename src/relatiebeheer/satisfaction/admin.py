@@ -10,16 +10,17 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from relatiebeheer.common.admin import ServiceAdmin, ServiceForm
 from relatiebeheer.relations.models import Interaction
 
 from .models import FollowUp, Question, SatisfactionSettings, Survey
 from .surveys.services import settings_update
 
 
-class SettingsForm(forms.ModelForm):
-    """The settings with the version the administrator saw (checked when saving)."""
+class SettingsForm(ServiceForm):
+    """The settings, with the kinds of contact moment as choices (and, from ServiceForm,
+    the version the administrator saw)."""
 
-    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     auto_send_kinds = forms.MultipleChoiceField(
         choices=Interaction.Kind.choices,
         required=False,
@@ -31,24 +32,9 @@ class SettingsForm(forms.ModelForm):
         model = SatisfactionSettings
         exclude: list[str] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["seen_version"] = self.instance.version
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        seen = data.get("seen_version")
-        current = SatisfactionSettings.load().version
-        if seen is not None and seen != current:
-            raise forms.ValidationError(
-                _("Someone else changed the settings since you opened them. Reload and try again.")
-            )
-        return data
-
 
 @admin.register(SatisfactionSettings)
-class SatisfactionSettingsAdmin(admin.ModelAdmin):
+class SatisfactionSettingsAdmin(ServiceAdmin):
     form = SettingsForm
     fieldsets = [
         (
@@ -98,15 +84,8 @@ class SatisfactionSettingsAdmin(admin.ModelAdmin):
         config = SatisfactionSettings.load()
         return redirect("admin:satisfaction_satisfactionsettings_change", config.pk)
 
-    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
-        data = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name != "seen_version" and name in form.cleaned_data
-        }
-        version = form.cleaned_data.get("seen_version") or SatisfactionSettings.load().version
-        saved = settings_update(actor=request.user, version=version, data=data)
-        obj.version = saved.version
+    def service_update(self, actor: Any, obj: Any, version: int, data: dict[str, Any]) -> Any:
+        return settings_update(actor=actor, version=version, data=data)
 
 
 class QuestionInline(admin.TabularInline):

@@ -182,6 +182,9 @@ def metrics_columns() -> list:
         FieldColumn(_("Customer value this year"), lambda m: m.value_this_year, "money"),
         FieldColumn(_("Customer value last year"), lambda m: m.value_last_year, "money"),
         FieldColumn(_("Average order value"), lambda m: m.average_order_value, "money"),
+        FieldColumn(_("Margin (%)"), lambda m: m.margin, "decimal"),
+        FieldColumn(_("Margin used"), lambda m: m.get_margin_source_display()),
+        FieldColumn(_("Profit per order (W)"), lambda m: m.profit_per_order, "money"),
         FieldColumn(_("CLV"), lambda m: m.clv, "money"),
         FieldColumn(_("CLV per year"), lambda m: m.clv_per_year, "money"),
         FieldColumn(_("RFM R"), lambda m: m.rfm_r, "int"),
@@ -190,18 +193,21 @@ def metrics_columns() -> list:
         FieldColumn(_("Segment"), lambda m: m.get_segment_display()),
         FieldColumn(_("Pyramid level"), lambda m: m.get_pyramid_level_display()),
         FieldColumn(_("Predicted CLV"), lambda m: m.predicted_clv, "money"),
+        FieldColumn(_("Being recalculated"), lambda m: _("yes") if m.pending else _("no")),
     ]
 
 
 def _metrics(actor, params):
-    from relatiebeheer.value.models import AccountMetrics
+    """The stored figures through value's one selector (with whether a refresh waits),
+    for the accounts of the account list's filters."""
+    from relatiebeheer.value.selectors import metrics_for, with_pending
 
-    qs = AccountMetrics.objects.filter(
-        account__in=relations.account_list(
-            actor=actor, filters=relations.AccountFilters.from_mapping(params)
-        ).values("id")
+    listed = relations.account_list(
+        actor=actor, filters=relations.AccountFilters.from_mapping(params)
+    ).values("id")
+    return with_pending(metrics_for(actor).filter(account__in=listed)).order_by(
+        "account__name", "account_id"
     )
-    return qs.select_related("account").order_by("account__name", "account_id")
 
 
 DATE_FILTERS = (

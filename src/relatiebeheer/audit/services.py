@@ -37,7 +37,7 @@ def audit_log(
         actor_id=actor_id,
         channel=current_channel(),
         action=action,
-        object_type=obj._meta.model_name if obj is not None else "",
+        object_type=(obj._meta.model_name or "") if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         account_id=account_id,
         fields=sorted(fields),

@@ -52,6 +52,8 @@ def versioned_update(instance: M, *, expected_version: int, fields: list[str]) -
     values = {}
     for name in fields:
         field = model._meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise TypeError(f"{model.__name__}.{name} is not a field that can be written")
         values[field.attname] = getattr(instance, field.attname)
     if any(f.name == "updated_at" for f in model._meta.fields):
         values["updated_at"] = timezone.now()
@@ -62,9 +64,9 @@ def versioned_update(instance: M, *, expected_version: int, fields: list[str]) -
     if not updated:
         current = model._base_manager.filter(pk=instance.pk).first()
         raise VersionConflict(current=current)
-    instance.version = expected_version + 1
+    setattr(instance, "version", expected_version + 1)  # noqa: B010 (any versioned model)
     if "updated_at" in values:
-        instance.updated_at = values["updated_at"]
+        setattr(instance, "updated_at", values["updated_at"])  # noqa: B010
     return instance
 
 
@@ -84,6 +86,6 @@ def versioned_delete(instance: models.Model, *, expected_version: int | None) ->
         current = model._base_manager.select_for_update().filter(pk=instance.pk).first()
         if current is None:
             return
-        if current.version != expected_version:
+        if getattr(current, "version", None) != expected_version:
             raise VersionConflict(current=current)
     instance.delete()

@@ -227,6 +227,13 @@ def lock_one(model: type[models.Model], pk: int, *, using: str = "default") -> b
         return cursor.fetchone() is not None
 
 
+def locked_by_update(model: type[models.Model]) -> None:
+    """The writer took its lock with its own conditional ``UPDATE … WHERE <rule>`` (the
+    row is locked and the rule checked in one statement; zero rows updated means the rule
+    refused). Call it after that statement."""
+    _mark(locked=model._meta.label_lower)
+
+
 def in_writer() -> bool:
     return bool(_stack.get())
 

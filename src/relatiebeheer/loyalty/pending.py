@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 CHUNK = 500
@@ -35,13 +35,27 @@ class PendingEvaluation(models.Model):
 
 
 def mark(account_ids: Iterable[int]) -> None:
-    """Mark these accounts (a renewed mark moves ``since`` on)."""
-    now = timezone.now()
-    rows = [PendingEvaluation(account_id=int(pk), since=now) for pk in account_ids]
-    if rows:
-        PendingEvaluation.objects.bulk_create(
-            rows, update_conflicts=True, update_fields=["since"], unique_fields=["account_id"]
-        )
+    """Mark these accounts (a renewed mark moves ``since`` on).
+
+    One upsert, written out rather than compiled by the ORM each time: it runs inside
+    every writer's transaction (the "accounts changed" hook), also on hot paths."""
+    ids = sorted({int(pk) for pk in account_ids})
+    if not ids:
+        return
+    q = connection.ops.quote_name
+    table, key, since = (
+        q(PendingEvaluation._meta.db_table),
+        q("account_id"),
+        q("since"),
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        f"INSERT INTO {table} ({key}, {since}) VALUES (%s, %s) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO UPDATE SET {since} = EXCLUDED.{since}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), CHUNK):
+            cursor.executemany(sql, [(pk, now) for pk in ids[start : start + CHUNK]])
 
 
 def read(account_ids: list[int] | None = None) -> tuple[set[int], datetime]:

@@ -331,9 +331,19 @@ def metrics_mark_pending(account_ids: list[int]) -> None:
     """Mark ``account_ids`` as changed since their snapshot rows were computed (the
     "accounts changed" listener, after the change committed). One row per account and
     change; a refresh deletes the marks it covered."""
-    rows = [PendingRefresh(account_id=int(pk)) for pk in sorted(set(account_ids))]
-    if rows:  # (no nothing_to_write(): it would excuse the writer that called the hook)
-        PendingRefresh.objects.bulk_create(rows, batch_size=2000)
+    ids = sorted({int(pk) for pk in account_ids})
+    if not ids:  # (no nothing_to_write(): it would excuse the writer that called the hook)
+        return
+    # A plain INSERT, not the ORM: this runs inside every writer's transaction, also on
+    # the answer page's hot path (compiling a bulk_create cost more than the write).
+    q = connection.ops.quote_name
+    table = q(PendingRefresh._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({q('account_id')}, {q('marked_at')}) VALUES (%s, %s)",  # noqa: S608
+            [(pk, now) for pk in ids],
+        )
 
 
 @writer(audit=False, accounts=False)

@@ -77,8 +77,8 @@ def response_submit(
     unique, so of simultaneous submissions exactly one is stored; the others (and every
     later one, through any token of the invitation) get :class:`AlreadyAnswered`. The
     answers, their monthly counts and — for an unhappy answer — the follow-up are written
-    in the same transaction; the account's satisfaction changed, so the "accounts
-    changed" hook is told after the commit. Over ``rate_limit`` (key, window, limit) only
+    in the same transaction, with the "accounts changed" hook's marks (the account's
+    satisfaction changed). Over ``rate_limit`` (key, window, limit) only
     the request count is kept and :class:`RateLimited` is raised.
     """
     invitation: Any = token.invitation
@@ -117,16 +117,12 @@ def response_submit(
             if limited:
                 writers.nothing_to_write()
             else:
-                # PostgreSQL: simultaneous submissions queue on the row lock and then find
-                # it answered; SQLite: the IMMEDIATE transaction already runs them one by one.
-                completed = writers.lock(
-                    Invitation.objects.filter(pk=invitation.pk).values_list(
-                        "completed_at", flat=True
-                    )
-                )
-                if not completed or completed[0] is not None:
-                    raise AlreadyAnswered()
+                # The conditional UPDATE locks the invitation and checks it is unanswered
+                # in one statement. PostgreSQL: simultaneous submissions queue on the row
+                # lock and then find it answered; SQLite: the IMMEDIATE transaction already
+                # runs them one by one.
                 _complete_invitation(invitation.pk, now)
+                writers.locked_by_update(Invitation)
                 response_id = _insert_response(invitation, now, month, rows, bool(unhappy))
                 response = Response(
                     pk=response_id,
@@ -146,13 +142,14 @@ def response_submit(
                     obj=response,
                     extra={"invitation_id": invitation.pk, "unhappy": bool(unhappy)},
                 )
+                # In the transaction: the hook's marks are two small upserts that commit
+                # with the answers (told after the commit, each would be a commit of its
+                # own, which on SQLite costs more than the rest of the submission).
+                accounts_changed([invitation.account_id])
     except IntegrityError as exc:
         raise AlreadyAnswered() from exc
     if limited:
         raise RateLimited()
-    # Told after the commit (listeners always run after it) and after leaving the SQLite
-    # write queue, so the listeners' own work does not hold up the next submission.
-    accounts_changed([invitation.account_id])
     return response
 
 

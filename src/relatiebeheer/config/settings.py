@@ -210,7 +210,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Email -----------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -282,7 +281,6 @@ RECOMPUTE_READ_WORKERS = int(os.environ.get("RECOMPUTE_READ_WORKERS", "0") or 0)
 
 RELATIEBEHEER = {
     "CLI_USERNAME": "cli",
-    "API_PAGE_SIZE_MAX": 500,
 }
 
 # Lockout is per username on purpose (see AXES_LOCKOUT_PARAMETERS above): counting per

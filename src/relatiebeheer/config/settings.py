@@ -276,7 +276,7 @@ LOGGING = {
 
 # --- Relatiebeheer ---------------------------------------------------------------------
 # Reads a full metric recompute runs at once (default: the number of cores, at most 4;
-# 1 reads one after another). See value.compute.parallel_reads.
+# 1 reads one after another). See value.reads.parallel_reads.
 RECOMPUTE_READ_WORKERS = int(os.environ.get("RECOMPUTE_READ_WORKERS", "0") or 0) or None
 
 RELATIEBEHEER = {

@@ -21,7 +21,8 @@ from relatiebeheer.core.periods import add_months, month_start
 from relatiebeheer.ops.figure_checks import CheckResult
 from relatiebeheer.relations.models import Account
 from relatiebeheer.sales.models import Order
-from relatiebeheer.value.compute import fetch_ints, plain_orders
+from relatiebeheer.value.compute import plain_orders
+from relatiebeheer.value.reads import fetch_ints
 
 from .models import PeriodFigures
 

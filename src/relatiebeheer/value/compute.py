@@ -35,13 +35,8 @@ Definitions (as of a day D, in Europe/Amsterdam):
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -49,10 +44,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import psycopg
-from django.conf import settings as django_settings
-from django.db import connection, connections
-from django.db.models import Max, Min
+from django.db import connection
 from django.utils import timezone
 
 from relatiebeheer.core import btyd
@@ -62,81 +54,10 @@ from relatiebeheer.organisation.models import OrganisationSettings
 from relatiebeheer.relations.models import Account, Interaction
 from relatiebeheer.sales.models import CostEntry, Order
 
+from . import reads as db
 from .models import AccountMetrics
 
 PYRAMID_SHARES = (0.01, 0.05, 0.20)  # cumulative: top, large, medium (core.value)
-
-
-def _col(model, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _in_clause(column: str, ids: list[int] | None) -> tuple[str, list]:
-    if ids is None:
-        return "", []
-    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
-def _day_number(expression: str) -> str:
-    """SQL turning a date into whole days since 1970-01-01 (NULL stays NULL).
-
-    Used on aggregated dates (once per group) and on the few correction rows, never per
-    order: integers cross the driver much faster than dates, which SQLite's Python
-    converters parse one by one.
-    """
-    if connection.vendor == "sqlite":
-        return f"CAST(julianday({expression}) - 2440587.5 AS INTEGER)"
-    return f"({expression} - DATE '1970-01-01')"
-
-
-def _days_from_numbers(values) -> np.ndarray:
-    """Day numbers from ``_day_number`` (None for none) → ``datetime64[D]`` (NaT for none)."""
-    nat = np.iinfo(np.int64).min  # NaT's bit pattern
-    return np.array([nat if v is None else v for v in values], dtype=np.int64).view("datetime64[D]")
-
-
-# One element of PostgreSQL's binary array format: its length, then a big-endian int8.
-_BINARY_INT8 = np.dtype([("length", ">i4"), ("value", ">i8")])
-
-
-def _fetch_ints(sql: str, params: list, width: int) -> np.ndarray:
-    """The rows of a query of integers without NULLs, as an (n, ``width``) array.
-
-    On PostgreSQL the server gathers each column into one array and sends it in binary
-    (``array_send``), which NumPy reads as it is: one row crosses the wire instead of
-    one per result row, whose Python-side handling cost more than the query (200,000
-    cost entries: 0.13 s against 0.40 s with ``COPY … TO STDOUT`` and 0.19 s with
-    ``fetchall``). Rows stay whole (every column's array is built in the same pass),
-    but callers that need an order sort afterwards. On SQLite, ``fetchall``.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, width)
-    names = [f"c{i}" for i in range(width)]
-    arrays = ", ".join(f"array_send(array_agg({name}::bigint))" for name in names)
-    gathered = f"SELECT {arrays} FROM ({sql}) AS q({', '.join(names)})"
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        # A plain psycopg cursor: Django's client-side one cannot ask for binary results.
-        cursor.execute(gathered, params, binary=True)
-        row = cursor.fetchone()
-    return np.column_stack([_int8_array(data) for data in row]).reshape(-1, width)
-
-
-def _int8_array(data: bytes | None) -> np.ndarray:
-    """A one-dimensional bigint array without NULLs, from ``array_send`` (None: empty)."""
-    if data is None:  # array_agg over no rows
-        return np.empty(0, dtype=np.int64)
-    dimensions, has_nulls, _element_type = np.frombuffer(data, dtype=">i4", count=3)
-    if dimensions != 1 or has_nulls:
-        raise ValueError("expected a one-dimensional array without NULLs")
-    # Header: 3 words, then length and lower bound of the one dimension.
-    return np.frombuffer(data, dtype=_BINARY_INT8, offset=20)["value"].astype(np.int64)
 
 
 def round_half_up_div(numerator: np.ndarray, denominator) -> np.ndarray:
@@ -146,117 +67,6 @@ def round_half_up_div(numerator: np.ndarray, denominator) -> np.ndarray:
     sign = np.where((numerator < 0) ^ (denominator < 0), -1, 1)
     n, d = np.abs(numerator), np.abs(denominator)
     return sign * ((2 * n + d) // (2 * d))
-
-
-# --- reading in parallel ----------------------------------------------------------------
-
-
-def parallel_reads() -> int:
-    """How many reads a full recompute may run at the same time (1: one after another).
-
-    ``settings.RECOMPUTE_READ_WORKERS`` (default: the number of cores, at most 4), and
-    only outside a transaction (another connection would not see its uncommitted rows,
-    e.g. in a test case) on a database other connections can open (not SQLite's
-    in-memory one). The reads of a recompute never ran in one transaction, so reading
-    them on several connections changes nothing a reader could see.
-    """
-    if connection.in_atomic_block:
-        return 1
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        return 1
-    wanted = getattr(django_settings, "RECOMPUTE_READ_WORKERS", None) or min(4, os.cpu_count() or 1)
-    return max(1, int(wanted))
-
-
-def _can_fork() -> bool:
-    """Forking is safe here: Linux, and no other thread that could hold a lock."""
-    return (
-        sys.platform == "linux"
-        and "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
-
-
-def run_reads(
-    reads: dict[str, Callable[[], Any]],
-    workers: int,
-    *,
-    in_processes: tuple[str, ...] = (),
-) -> tuple[dict[str, Any], int, int]:
-    """Run ``reads`` (name → function): their results by name, how many child
-    processes read, and on how many connections at once (1: one after another).
-
-    With ``workers`` > 1 they run on several connections at once: the reads named in
-    ``in_processes`` in forked child processes, the others on threads. PostgreSQL does
-    the work in its own server processes, so threads are enough there (psycopg waits
-    without the GIL). SQLite works inside this process, and its connections in one
-    process hardly run in parallel (measured: two threads 1.04 s for what one does in
-    1.19 s; two processes 0.6 s); the long pass over the orders goes to child
-    processes while this process does the rest, or, where it cannot fork safely,
-    everything runs one after another. Each read runs on its own connection, closed
-    after it.
-    """
-    if workers <= 1:
-        return {name: read() for name, read in reads.items()}, 0, 1
-    forked = {name: read for name, read in reads.items() if name in in_processes}
-    if forked and not _can_fork():  # threads would not help those: one after another
-        return {name: read() for name, read in reads.items()}, 0, 1
-    others = {name: read for name, read in reads.items() if name not in forked}
-    results: dict[str, Any] = {}
-    if not forked:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute") as threads:
-            futures = {
-                name: threads.submit(_on_own_connection, read) for name, read in others.items()
-            }
-            results.update({name: future.result() for name, future in futures.items()})
-        return {name: results[name] for name in reads}, 0, min(workers, len(reads))
-    # The pool forks its workers before it starts its own helper threads.
-    processes = min(workers, len(forked))
-    pool = multiprocessing.get_context("fork").Pool(
-        processes, initializer=_forget_inherited_connections
-    )
-    try:
-        pending = {name: pool.apply_async(read) for name, read in forked.items()}
-        results.update({name: read() for name, read in others.items()})  # meanwhile, here
-        results.update({name: job.get() for name, job in pending.items()})
-    finally:
-        pool.terminate()
-        pool.join()
-    return {name: results[name] for name in reads}, processes, processes + 1
-
-
-def _on_own_connection(read: Callable[[], Any]) -> Any:
-    try:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # Compiling these few big aggregates costs more than it saves (measured
-                # 100+ ms per query); the setting ends with this connection.
-                cursor.execute("SET jit = off")
-                # The reads already run side by side, the orders in account ranges: a
-                # parallel plan on top only adds the merging of partial sums (measured
-                # on 2 cores: the order pass 0.95 s parallel, 1.05 s plain, 0.6 s as
-                # two ranges at once).
-                cursor.execute("SET max_parallel_workers_per_gather = 0")
-        return read()
-    finally:
-        connection.close()  # this thread's own connection, not the caller's
-
-
-def _forget_inherited_connections() -> None:
-    """In a forked child: never use or close the parent's open connections (SQLite's
-    rule for fork); Django opens a fresh one, which the child keeps for all its reads
-    (its page cache warm) until the pool ends it."""
-    for conn in connections.all(initialized_only=True):
-        conn.connection = None
-
-
-def account_id_ranges(parts: int) -> list[tuple[int, int]]:
-    """``parts`` half-open ranges of account ids of about equal size, covering them all."""
-    low, high = Account.objects.aggregate(low=Min("pk"), high=Max("pk")).values()
-    if low is None:
-        return [(0, 1)]
-    step = max(1, math.ceil((high - low + 1) / parts))
-    return [(start, start + step) for start in range(low, high + 1, step)]
 
 
 @dataclass
@@ -302,7 +112,7 @@ def _plain_orders(alias: str = "") -> str:
     literal, not a parameter), so both databases read the orders' money from that index
     alone.
     """
-    credit, status = _col(Order, "credit_of"), _col(Order, "status")
+    credit, status = db.col(Order, "credit_of"), db.col(Order, "status")
     return f"{alias}{credit} IS NULL AND NOT ({alias}{status} = '{Order.Status.CANCELLED}')"
 
 
@@ -321,12 +131,12 @@ def order_sums(
     which may be a child process). Orders dated after ``as_of`` are still in;
     ``order_corrections`` takes them out.
     """
-    o = _table(Order)
+    o = db.table(Order)
     acc, rev, cost, day = (
-        _col(Order, "account"),
-        _col(Order, "revenue"),
-        _col(Order, "cost_of_goods"),
-        _col(Order, "date"),
+        db.col(Order, "account"),
+        db.col(Order, "revenue"),
+        db.col(Order, "cost_of_goods"),
+        db.col(Order, "date"),
     )
     starts = _period_starts(as_of)
 
@@ -338,13 +148,13 @@ def order_sums(
     def count_since():
         return f"COUNT(*) FILTER (WHERE {day} >= %s)"
 
-    extra, extra_params = _in_clause(acc, account_ids)
+    extra, extra_params = db.in_clause(acc, account_ids)
     if id_range is not None:
         extra += f" AND {acc} >= %s AND {acc} < %s"
         extra_params += list(id_range)
     sql = f"""
         SELECT {acc}, SUM({rev}), SUM({cost}), COUNT(*),
-               {_day_number(f"MIN({day})")}, {_day_number(f"MAX({day})")},
+               {db.day_number(f"MIN({day})")}, {db.day_number(f"MAX({day})")},
                {sum_since(rev)}, {sum_since(cost)}, {count_since()},
                {sum_since(rev)}, {sum_since(cost)},
                {sum_since(rev)}, {sum_since(cost)},
@@ -358,7 +168,7 @@ def order_sums(
         starts["ly"], starts["ly"],
         *extra_params,
     ]  # fmt: skip
-    return _fetch_ints(sql, params, len(ORDER_COLUMNS))
+    return db.fetch_ints(sql, params, len(ORDER_COLUMNS))
 
 
 def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
@@ -368,33 +178,33 @@ def order_corrections(as_of: date, account_ids: list[int] | None = None) -> dict
     Rows: account, day number, revenue, cost, and for credit notes whether the order
     they correct counts for the observed margin (a plain order up to ``as_of`` that
     carries cost of goods: 1, else 0)."""
-    o = _table(Order)
+    o = db.table(Order)
     acc, rev, cost, day, credit, status = (
-        _col(Order, "account"),
-        _col(Order, "revenue"),
-        _col(Order, "cost_of_goods"),
-        _col(Order, "date"),
-        _col(Order, "credit_of"),
-        _col(Order, "status"),
+        db.col(Order, "account"),
+        db.col(Order, "revenue"),
+        db.col(Order, "cost_of_goods"),
+        db.col(Order, "date"),
+        db.col(Order, "credit_of"),
+        db.col(Order, "status"),
     )
-    pk = _col(Order, "id")
-    extra, extra_params = _in_clause(acc, account_ids)
-    c_extra, _params = _in_clause(f"c.{acc}", account_ids)
+    pk = db.col(Order, "id")
+    extra, extra_params = db.in_clause(acc, account_ids)
+    c_extra, _params = db.in_clause(f"c.{acc}", account_ids)
     cancelled = f"'{Order.Status.CANCELLED}'"
     credited_counts = (
         f"CASE WHEN p.{cost} <> 0 AND p.{credit} IS NULL AND NOT (p.{status} = {cancelled}) "
         f"AND p.{day} <= %s THEN 1 ELSE 0 END"
     )
-    credit_notes = _fetch_ints(
-        f"SELECT c.{acc}, {_day_number(f'c.{day}')}, c.{rev}, c.{cost}, {credited_counts} "
+    credit_notes = db.fetch_ints(
+        f"SELECT c.{acc}, {db.day_number(f'c.{day}')}, c.{rev}, c.{cost}, {credited_counts} "
         f"FROM {o} c JOIN {o} p ON p.{pk} = c.{credit} "
         f"WHERE c.{credit} IS NOT NULL AND NOT (c.{status} = {cancelled}) AND c.{day} <= %s"
         f"{c_extra}",
         [as_of, as_of, *extra_params],
         5,
     )
-    future_orders = _fetch_ints(
-        f"SELECT {acc}, {_day_number(day)}, {rev}, {cost} FROM {o} "
+    future_orders = db.fetch_ints(
+        f"SELECT {acc}, {db.day_number(day)}, {rev}, {cost} FROM {o} "
         f"WHERE {_plain_orders()} AND {day} > %s{extra}",
         [as_of, *extra_params],
         4,
@@ -505,13 +315,13 @@ def _apply(result: dict, rows: np.ndarray, as_of: date, *, sign: int, orders: bo
 
 def _recount_edges(result: dict, affected: list[int], as_of: date) -> None:
     """First and last order up to ``as_of`` again, for accounts with orders after it."""
-    o = _table(Order)
-    acc, day = _col(Order, "account"), _col(Order, "date")
+    o = db.table(Order)
+    acc, day = db.col(Order, "account"), db.col(Order, "date")
     with connection.cursor() as cursor:
         for chunk_start in range(0, len(affected), 500):
             chunk = affected[chunk_start : chunk_start + 500]
             cursor.execute(
-                f"SELECT {acc}, {_day_number(f'MIN({day})')}, {_day_number(f'MAX({day})')} "
+                f"SELECT {acc}, {db.day_number(f'MIN({day})')}, {db.day_number(f'MAX({day})')} "
                 f"FROM {o} WHERE {_plain_orders()} AND {day} <= %s "
                 f"AND {acc} IN ({', '.join(['%s'] * len(chunk))}) GROUP BY {acc}",
                 [as_of, *chunk],
@@ -520,8 +330,8 @@ def _recount_edges(result: dict, affected: list[int], as_of: date) -> None:
             edges = [found.get(account_id, (None, None)) for account_id in chunk]
             # One conversion and one scatter per chunk, not a NumPy call per account.
             rows = np.searchsorted(result["account_id"], chunk)
-            result["first_order"][rows] = _days_from_numbers([first for first, _ in edges])
-            result["last_order"][rows] = _days_from_numbers([last for _, last in edges])
+            result["first_order"][rows] = db.days_from_numbers([first for first, _ in edges])
+            result["last_order"][rows] = db.days_from_numbers([last for _, last in edges])
 
 
 def cost_entries(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
@@ -533,15 +343,15 @@ def cost_entries(as_of: date, account_ids: list[int] | None = None) -> dict[str,
     more than it saved (measured 0.29 s against 0.11 s for 200,000 entries). NumPy sums
     them per account afterwards.
     """
-    c = _table(CostEntry)
+    c = db.table(CostEntry)
     acc, day, amount = (
-        _col(CostEntry, "account"),
-        _col(CostEntry, "date"),
-        _col(CostEntry, "amount"),
+        db.col(CostEntry, "account"),
+        db.col(CostEntry, "date"),
+        db.col(CostEntry, "amount"),
     )
-    extra, extra_params = _in_clause(acc, account_ids)
-    table = _fetch_ints(
-        f"SELECT {acc}, {_day_number(day)}, {amount} FROM {c} WHERE {day} <= %s{extra}",
+    extra, extra_params = db.in_clause(acc, account_ids)
+    table = db.fetch_ints(
+        f"SELECT {acc}, {db.day_number(day)}, {amount} FROM {c} WHERE {day} <= %s{extra}",
         [as_of, *extra_params],
         3,
     )
@@ -554,19 +364,19 @@ def cost_entries(as_of: date, account_ids: list[int] | None = None) -> dict[str,
 
 def contact_minutes(as_of: date, account_ids: list[int] | None = None) -> dict[str, np.ndarray]:
     """Minutes of contact time per account, this calendar year (to D) and last year."""
-    i = _table(Interaction)
+    i = db.table(Interaction)
     acc, at, minutes = (
-        _col(Interaction, "account"),
-        _col(Interaction, "occurred_at"),
-        _col(Interaction, "duration_minutes"),
+        db.col(Interaction, "account"),
+        db.col(Interaction, "occurred_at"),
+        db.col(Interaction, "duration_minutes"),
     )
     zone = timezone.get_default_timezone()
     starts = [
         datetime.combine(date(y, 1, 1), dtime(), tzinfo=zone) for y in (as_of.year - 1, as_of.year)
     ]
     end = datetime.combine(as_of + timedelta(days=1), dtime(), tzinfo=zone)
-    extra, extra_params = _in_clause(acc, account_ids)
-    table = _fetch_ints(
+    extra, extra_params = db.in_clause(acc, account_ids)
+    table = db.fetch_ints(
         f"""SELECT {acc},
                COALESCE(SUM({minutes}) FILTER (WHERE {at} >= %s), 0),
                COALESCE(SUM({minutes}) FILTER (WHERE {at} < %s), 0)
@@ -588,10 +398,10 @@ def _scatter(index_of: dict, ids: np.ndarray, values: np.ndarray, size: int, fil
 
 def account_margins(account_ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Account ids in order and each one's margin in basis points (−1: none set)."""
-    a = _table(Account)
-    pk, margin = _col(Account, "id"), _col(Account, "margin")
-    extra, extra_params = _in_clause(pk, account_ids)
-    table = _fetch_ints(
+    a = db.table(Account)
+    pk, margin = db.col(Account, "id"), db.col(Account, "margin")
+    extra, extra_params = db.in_clause(pk, account_ids)
+    table = db.fetch_ints(
         f"SELECT {pk}, COALESCE(CAST(ROUND({margin} * 100) AS BIGINT), -1) FROM {a} "
         f"WHERE 1 = 1{extra}",
         extra_params,
@@ -608,13 +418,13 @@ def _read_everything(as_of: date, account_ids: list[int] | None) -> tuple[dict[s
     the workers finish together). On SQLite those, with the costs and contact time, go
     to child processes while this process reads the rest; on PostgreSQL every read
     runs on a thread, each range as one plain server process (see
-    ``_on_own_connection``).
+    ``db.on_own_connection``).
     """
-    workers = parallel_reads() if account_ids is None else 1
+    workers = db.parallel_reads() if account_ids is None else 1
     reads: dict[str, Callable[[], Any]] = {}
     sqlite = connection.vendor == "sqlite"
     if workers > 1:
-        for part, id_range in enumerate(account_id_ranges(2 * workers)):
+        for part, id_range in enumerate(db.account_id_ranges(2 * workers)):
             reads[f"orders{part}"] = partial(order_sums, as_of, id_range=id_range)
     else:
         reads["orders"] = partial(order_sums, as_of, account_ids)
@@ -625,7 +435,7 @@ def _read_everything(as_of: date, account_ids: list[int] | None) -> tuple[dict[s
     forked = ()
     if sqlite:
         forked = tuple(n for n in reads if n.startswith("orders") or n in ("costs", "minutes"))
-    return run_reads(reads, workers, in_processes=forked)
+    return db.run_reads(reads, workers, in_processes=forked)
 
 
 def compute(
@@ -835,18 +645,18 @@ def score_against_snapshot(columns: dict, stats: dict) -> dict:
     Counting uses the snapshot rows of the other accounts, so a refreshed account is
     ranked among the same population the last full recompute ranked.
     """
-    m = _table(AccountMetrics)
+    m = db.table(AccountMetrics)
     orders, revenue, recency = columns["orders"], columns["revenue_total"], columns["recency_days"]
     size = orders.size
     r_scores = np.zeros(size, dtype=np.int8)
     f_scores = np.zeros(size, dtype=np.int8)
     m_scores = np.zeros(size, dtype=np.int8)
     o_col, rev_col, rec_col = (
-        _col(AccountMetrics, "orders"),
-        _col(AccountMetrics, "revenue_total"),
-        _col(AccountMetrics, "recency_days"),
+        db.col(AccountMetrics, "orders"),
+        db.col(AccountMetrics, "revenue_total"),
+        db.col(AccountMetrics, "recency_days"),
     )
-    acc_col = _col(AccountMetrics, "account")
+    acc_col = db.col(AccountMetrics, "account")
     with connection.cursor() as cursor:
         for i in np.flatnonzero(orders > 0):
             cursor.execute(
@@ -890,13 +700,13 @@ def score_against_snapshot(columns: dict, stats: dict) -> dict:
 
 def btyd_summary(as_of: date, account_ids: list[int] | None = None):
     """Per account: distinct order days, first/last order day and repeat-day revenue (SQL)."""
-    o = _table(Order)
-    acc, rev, day = _col(Order, "account"), _col(Order, "revenue"), _col(Order, "date")
-    extra, extra_params = _in_clause(f"o.{acc}", account_ids)
+    o = db.table(Order)
+    acc, rev, day = db.col(Order, "account"), db.col(Order, "revenue"), db.col(Order, "date")
+    extra, extra_params = db.in_clause(f"o.{acc}", account_ids)
     where = f"{_plain_orders('o.')} AND o.{day} <= %s"
     sql = f"""
         SELECT o.{acc}, COUNT(DISTINCT o.{day}),
-               {_day_number(f"MIN(o.{day})")}, {_day_number(f"MAX(o.{day})")},
+               {db.day_number(f"MIN(o.{day})")}, {db.day_number(f"MAX(o.{day})")},
                SUM(o.{rev}), SUM(CASE WHEN o.{day} = f.first_day THEN o.{rev} ELSE 0 END)
         FROM {o} o
         JOIN (SELECT {acc} AS account, MIN({day}) AS first_day FROM {o}
@@ -906,7 +716,7 @@ def btyd_summary(as_of: date, account_ids: list[int] | None = None):
         GROUP BY o.{acc}
     """
     params = [as_of, as_of, *extra_params]
-    table = _fetch_ints(sql, params, 6)
+    table = db.fetch_ints(sql, params, 6)
     if not table.size:
         return None
     ids, n_days, first, last, revenue, first_revenue = table.T
@@ -995,14 +805,12 @@ def predict(computed: Computed, *, params: dict | None = None) -> None:
 
 # For other set-based readers of the orders (reports.stats): the same fast integer
 # reads and the same plain-order condition that the covering index is built on.
-fetch_ints = _fetch_ints
 plain_orders = _plain_orders
 
 __all__ = [
     "Computed",
     "btyd_summary",
     "compute",
-    "fetch_ints",
     "plain_orders",
     "predict",
     "pyramid_levels",

@@ -106,3 +106,15 @@ def test_the_audit_log_keeps_field_names_not_values_and_cannot_be_changed(
         == 403
     )
     assert AuditEntry.objects.get(pk=entry.pk).action == "account.update"
+
+
+def test_a_personal_token_starts_with_rb_and_only_its_sha256_is_kept(owner):
+    import hashlib
+
+    from relatiebeheer.users.models import ApiToken
+
+    token, raw = ApiToken.issue(user=owner, name="script")
+    assert raw.startswith("rb_")
+    stored = ApiToken.objects.filter(pk=token.pk).values_list("token_hash", flat=True).get()
+    assert stored == hashlib.sha256(raw.encode()).hexdigest()
+    assert ApiToken.authenticate(raw) == owner

@@ -4,6 +4,7 @@ existing records the way the README lists (KvK number, name and city, e-mail, th
 contact moment, no order without a key); costs round-trip through an export."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,7 @@ from relatiebeheer.imports.models import ImportJob
 from relatiebeheer.relations.models import Account, Contact, Interaction
 from relatiebeheer.sales.models import CostEntry, Order
 
-from ..factories import AccountFactory, ContactFactory
+from ..factories import AccountFactory, ContactFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +134,58 @@ def test_exported_costs_import_back_without_changing_anything(sales_manager):
         assert again.status == ImportJob.Status.DONE, (lang, list(again.issues.values()))
         assert (again.created, again.updated, again.unchanged) == (0, 0, 2), lang
     assert sorted(CostEntry.objects.values_list("id", "external_id", "amount", "version")) == before
+
+
+def test_a_job_is_seen_by_its_starter_and_managers_and_run_only_by_its_starter(
+    owner, other_manager, sales_manager
+):
+    from relatiebeheer.common.errors import NotFound, PermissionRefused
+
+    AccountFactory(external_id="K1", manager=owner)
+    job = services.import_job_create(
+        actor=owner, kind="orders", source=b"Order id;Klantnummer;Datum;Omzet\n", filename="o.csv"
+    )
+    visible = ImportJob.objects.visible_to
+    assert visible(owner).filter(pk=job.pk).exists()
+    assert visible(sales_manager).filter(pk=job.pk).exists()
+    assert not visible(other_manager).filter(pk=job.pk).exists()
+    with pytest.raises(PermissionRefused):
+        services.import_job_start(actor=sales_manager, job=job, commit=True, background=False)
+    with pytest.raises(NotFound):
+        services.import_job_start(actor=other_manager, job=job, commit=True, background=False)
+
+
+def test_a_preset_is_its_makers_unless_shared(owner, other_manager):
+    from relatiebeheer.imports.models import ImportPreset
+
+    job = services.import_job_create(
+        actor=owner, kind="accounts", source=b"Naam;Plaats\nX;Y\n", filename="a.csv"
+    )
+    services.preset_save(actor=owner, job=job, name="Mijn eigen")
+    services.preset_save(actor=owner, job=job, name="Voor iedereen", shared=True)
+    names = ImportPreset.objects.visible_to
+    assert set(names(owner).values_list("name", flat=True)) == {"Mijn eigen", "Voor iedereen"}
+    assert list(names(other_manager).values_list("name", flat=True)) == ["Voor iedereen"]
+
+
+def test_uploads_and_failures_are_audited(owner):
+    from relatiebeheer.audit.models import AuditEntry
+    from relatiebeheer.sales.services import order_create
+
+    account = AccountFactory(external_id="K1", manager=owner)
+    order = OrderFactory(account=account, external_id="O1", revenue=Decimal("1000.00"))
+    with translation.override("en"):
+        order_create(
+            actor=owner,
+            account=account,
+            data={"date": order.date, "revenue": Decimal("-600.00"), "credit_of": order},
+        )
+    # an import that would credit the order beyond its revenue fails as a whole
+    job = _import(
+        owner,
+        "orders",
+        "Order id;Klantnummer;Datum;Omzet;Credit van\nC2;K1;2026-03-02;-600,00;O1\n",
+    )
+    assert job.status == ImportJob.Status.FAILED
+    actions = set(AuditEntry.objects.filter(object_id=str(job.pk)).values_list("action", flat=True))
+    assert {"import.upload", "import.failed"} <= actions

@@ -119,3 +119,32 @@ def test_portfolio_transfer_hands_every_account_over(sales_manager, owner, other
     assert Account.objects.filter(manager=other_manager).count() == 3
     entry = AuditEntry.objects.get(action="portfolio.transfer")
     assert entry.actor == sales_manager and entry.channel == "cli"
+
+
+@pytest.mark.django_db
+def test_check_figures_reports_as_json_and_exits_1_on_a_difference_without_repairing(owner):
+    from datetime import date
+    from decimal import Decimal
+
+    from relatiebeheer.value.models import AccountMetrics
+    from relatiebeheer.value.services import metrics_recompute
+
+    from .factories import OrderFactory
+
+    account = AccountFactory(manager=owner)
+    OrderFactory(account=account, date=date(2026, 3, 1), revenue=Decimal("1000.00"))
+    metrics_recompute(with_prediction=False)
+    # given: every kept figure as a fresh computation gives it
+    out = io.StringIO()
+    call_command("check-figures", "--json", stdout=out)
+    clean = json.loads(out.getvalue())
+    assert clean and not any(r["differences"] for r in clean)
+    # when: one stored figure is off
+    AccountMetrics.objects.filter(account=account).update(orders=99)
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as differed:
+        call_command("check-figures", "--json", "--no-repair", stdout=out)
+    # then: exit code 1, the difference in the JSON, and (with --no-repair) left as it was
+    assert differed.value.code == 1
+    assert sum(r["differences"] for r in json.loads(out.getvalue())) == 1
+    assert AccountMetrics.objects.get(account=account).orders == 99

@@ -29,6 +29,14 @@ def money(value):
 
 
 @register.filter
+def absolute(value):
+    """The amount without its sign, for sentences that say the sign in words ("a loss of")."""
+    if value is None or value == "":
+        return value
+    return abs(Decimal(value))
+
+
+@register.filter
 def money_short(value):
     """Whole euros, for tight spaces: ``€ 9.500``."""
     if value is None or value == "":

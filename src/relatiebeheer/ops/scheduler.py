@@ -48,10 +48,10 @@ def register(name: str, every: timedelta, enqueue: Callable[[], object]) -> None
 
 
 def register_poll(name: str, poll: Callable[[], object]) -> None:
-    """Run ``poll()`` on every tick of every worker's scheduler (every ``--tick`` seconds,
-    2 by default): a cheap look for marked work (accounts whose figures wait for a
-    refresh) that queues a task when there is some. It must be idempotent: several
-    workers poll."""
+    """Run ``poll()`` in every worker every ``--poll`` seconds (2 by default; the
+    scheduled jobs tick every ``--tick``, 10): a cheap look for marked work (accounts
+    whose figures wait for a refresh) that queues a task when there is some. It must be
+    idempotent: several workers poll."""
     _polls[name] = poll
 
 

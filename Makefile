@@ -39,13 +39,14 @@ run: migrate
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/relatiebeheer serve --with-worker
 
-## make test: set up the dev environment and a browser, then lint and run every test
+## make test: set up the dev environment and a browser, then lint, type-check and run every test
 # --dist load, not loadgroup: schemathesis gives every operation of a test the same node id,
 # and loadgroup scheduling silently drops such duplicates (the fuzz tests never ran).
 test: dev-venv browsers
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/relatiebeheer makemigrations --check --dry-run -v 1
+	$(BIN)/python scripts/typecheck.py
 	$(BIN)/python -m pytest -n 2 --dist load
 
 ## Debian's chromium and fonts for the browser and PDF tests (skipped with a notice when impossible)

@@ -150,7 +150,7 @@ def pytest_configure(config):
     # A writer that skips its audit row, version check, lock or hook fails the test.
     settings.STRICT_WRITERS = True
     # Requests and commands that write customer data outside a writer fail the test.
-    settings.STRICT_DOORS = False  # switched on once every app's writers are declared
+    settings.STRICT_DOORS = True
 
 
 @pytest.fixture

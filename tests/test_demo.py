@@ -38,6 +38,9 @@ def demo(*args: str) -> str:
 
 
 def snapshot() -> dict[str, int]:
+    from relatiebeheer.users.access import system_user
+
+    system_user()  # the command's actor ("cli") exists before a command runs: not demo data
     return {
         "users": User.objects.count(),
         "accounts": Account.objects.count(),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from typing import Any
 
 import pytest
 
@@ -104,8 +105,8 @@ def test_declarations_match_the_signatures():
         ]
         if takes and spec.version is None:
             wrong.append(f"{name} takes {takes} but declares no version")
-        if "actor" not in params and not spec.name.endswith(("_task", "rebuild")):
-            wrong.append(f"{name} has no actor: who did it?")
+        if "actor" not in params and spec.acts is None:
+            wrong.append(f"{name} has no actor and declares no acts=: who did it?")
     assert not wrong, "\n".join(wrong)
 
 
@@ -227,12 +228,45 @@ WEB_POSTS = sorted(
     }
 )  # fmt: skip
 # Fields a user fills in before posting (the rest is posted as the page shows it).
-WEB_FILL: dict[str, dict[str, str]] = {
+WEB_FILL: dict[str, dict[str, Any]] = {  # a value, or a function of the world
     "account_create": {"name": "Nieuw B.V."},
     "contact_create": {"last_name": "Jansen"},
     "interaction_create": {"subject": "Teruggebeld"},
     "task_create": {"title": "Offerte sturen"},
     "selection_save": {"name": "Mijn selectie"},
+    "binding_create": {"level": "social", "kind": "attention", "title": "Lunch"},
+    "wish_create": {"aspect": "delivery", "wish": "Levering op dinsdag"},
+    "event_create": {"name": "Klantendag", "starts_at": "2026-10-01T14:00"},
+    "campaign_create": {"name": "Najaarsactie", "goal": "+10 % omzet"},
+    "followup": {"outcome": "resolved", "notes": "Gebeld, opgelost"},
+    "survey_create": {
+        "name": "Tevredenheid 2027",
+        "key": "tevredenheid-2027",
+        "title_nl": "Hoe gaat het?",
+        "q-0-kind": "nps",
+        "q-0-text_nl": "Zou u ons aanbevelen?",
+        "q-1-kind": "open_text",
+        "q-1-text_nl": "Wat kan beter?",
+    },
+    "note_create": {"competitor": "Concurrent B.V.", "price": "3"},
+    "erase": {"confirm": "erase"},
+    "invitation_create": {"contacts": lambda world: str(world.contact.pk)},
+    "redeem_create": {"reward": lambda world: str(world.loyalty["programme"].rewards.get().pk)},
+    "programme_edit": {
+        "code": "zakelijk",
+        "name": "Zakelijk",
+        "starts_on": "2027-01-01",
+        "point_value": "0.01",
+    },
+    "tier_edit": {"name": "Platina", "rank": "2", "threshold": "10000"},
+    "bracket_edit": {"lower_bound": "10000", "rate": "0.02"},
+    "rule_edit": {"category": "Textiel", "points_per_euro": "2"},
+    "reward_edit": {"name": "Paraplu", "points": "50"},
+    "idea_edit": {"interest_name": "Golf", "name": "Golfdag", "typical_cost": "150"},
+}
+# Files a user picks before posting.
+WEB_FILES = {
+    "import_create": {"file": ("contacten.csv", b"account;achternaam\nde Bijenkorf;Jansen\n")},
 }
 # Routes for sales managers and administrators.
 WEB_MANAGER_ONLY = {
@@ -241,13 +275,57 @@ WEB_MANAGER_ONLY = {
     "message_mark_sent",
     "settings_edit",
     "programme_edit",
+    "survey_create",
+    "tier_edit",
+    "bracket_edit",
+    "rule_edit",
+    "reward_edit",
+    "config_delete",
+    "idea_edit",
 }
 
 
-def _host_pages(client, world, url):
+def _failed_message(world, user):
+    from relatiebeheer.outbox.models import OutboxMessage, Status
+
+    OutboxMessage.objects.filter(pk=world.message.pk).update(status=Status.DELIVERY_UNKNOWN)
+
+
+def _duplicate_account(world, user):
+    from .factories import AccountFactory
+
+    AccountFactory(name=world.account.name, city=world.account.city, manager=world.account.manager)
+
+
+def _preset(world, user):
+    from relatiebeheer.imports.models import ImportPreset
+
+    ImportPreset.objects.create(owner=user, kind="contacts", name="Mijn indeling", mapping={})
+
+
+# What must exist before the page shows the form (as it would for a real user).
+WEB_SETUP = {
+    "message_resend": _failed_message,
+    "message_mark_sent": _failed_message,
+    "merge_edit": _duplicate_account,
+    "preset_delete": _preset,
+}
+
+
+# Forms on a page that no link names by the form's own address.
+WEB_PAGE = {
+    "campaign_launch": lambda world: (
+        f"/loyalty/campaigns/{world.loyalty['campaign'].pk}/edit/?step=review"
+    ),
+}
+
+
+def _host_pages(client, world, url, name=None):
     """Pages that may hold the form posting to ``url``: its own page first, then the
     pages a user would see it on."""
     yield url
+    if name in WEB_PAGE:
+        yield WEB_PAGE[name](world)
     yield from (
         f"/accounts/{world.account.pk}/",
         "/tasks/",
@@ -268,14 +346,40 @@ def _errors(response):
     )
 
 
-def _form_for(client, world, url):
-    for page_url in _host_pages(client, world, url):
+def _links_to(html, url):
+    """The links on a page to ``url`` with a query (``…/edit/?programme=1``), as a user
+    follows them to the form."""
+    import re
+    from html import unescape
+
+    for href in re.findall(r'href="([^"]+)"', html.decode(errors="replace")):
+        href = unescape(href)
+        if href.split("?", 1)[0] == url and "?" in href:
+            yield href
+
+
+def _form_for(client, world, url, name=None):
+    """Where the form posts and what it holds, found the way a user finds it: on its own
+    page, on a page that shows it, or behind a link to its page."""
+    seen = set()
+    for page_url in _host_pages(client, world, url, name):
+        if page_url in seen:
+            continue
+        seen.add(page_url)
         page = client.get(page_url)
         if page.status_code != 200 or not page.get("Content-Type", "").startswith("text/html"):
             continue
         data = post_form_to(page.content, url, own_page=page_url == url)
         if data is not None:
-            return data
+            return url, data
+        for link in _links_to(page.content, url):
+            linked = client.get(link)
+            if linked.status_code == 200:
+                data = post_form_to(linked.content, url, own_page=True)
+                if data is None:
+                    data = post_form_to(linked.content, link, own_page=False)
+                if data is not None:
+                    return link, data
     raise AssertionError(f"no page shows a form that posts to {url}")
 
 
@@ -289,10 +393,24 @@ def test_every_web_form_runs_a_declared_writer(web_as, owner, sales_manager, nam
     user = sales_manager if name in WEB_MANAGER_ONLY | ORGANISATION_PAGES else owner
     client = web_as(user)
     url = _web_url(pattern, world, SavedSelection.objects.create(owner=user, name="s").pk)
-    data = _form_for(client, world, url)
+    if name in WEB_SETUP:
+        WEB_SETUP[name](world, user)
+    url, data = _form_for(client, world, url, name)
     for field, value in WEB_FILL.get(name, {}).items():
-        data[field] = [value]
+        data[field] = [value(world) if callable(value) else value]
+    body = flat(data)
+    for field, (filename, content) in WEB_FILES.get(name, {}).items():
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        body[field] = SimpleUploadedFile(filename, content, content_type="text/csv")
     with writers.observe(seen := _Seen()):
-        response = client.post(url, flat(data))
+        response = client.post(url, body)
     assert response.status_code < 400, (name, response.status_code, data, _errors(response))
-    assert seen.frames, f"POST {url} ({name}) answered {response.status_code} without a writer"
+    if not seen.frames:
+        from django.contrib.messages import get_messages
+
+        said = [str(m) for m in get_messages(response.wsgi_request)] + _errors(response)
+        raise AssertionError(
+            f"POST {url} ({name}) answered {response.status_code} without a writer: {said}"
+            f" (posted {sorted(data)})"
+        )

@@ -13,7 +13,8 @@ from django_tasks import task
 
 from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.privacy.policies import policy_for
-from relatiebeheer.privacy.services import contact_erase, contact_export, contact_relations
+from relatiebeheer.privacy.selectors import contact_export, contact_relations
+from relatiebeheer.privacy.services import contact_erase
 from relatiebeheer.relations.models import ConsentRecord, Contact
 from relatiebeheer.sales.models import Order
 
@@ -131,3 +132,39 @@ def test_withdrawal_in_one_click_on_the_privacy_page(web_as, owner, person):
         .first()
     )
     assert latest.granted is False and latest.source == "web_form"
+
+
+def test_hidden_relations_count_too_a_loyalty_card_forgets_its_holder(sales_manager, person):
+    """``related_name="+"`` relations are left out of ``_meta.related_objects``; the
+    card's holder once stayed linked to an erased person."""
+    from datetime import date
+
+    from relatiebeheer.loyalty.models import Card, Programme
+    from relatiebeheer.loyalty.programme.services import card_issue
+
+    assert "loyalty.Card" in {r.related_model._meta.label for r in contact_relations()}
+    programme = Programme.objects.create(code="kaart", name="Kaart", starts_on=date(2026, 1, 1))
+    card = card_issue(
+        actor=sales_manager, account=person.account, programme=programme, contact=person
+    )
+    exported = contact_export(actor=sales_manager, contact=person)
+    assert [row["id"] for row in exported["related"]["loyalty.Card.contact"]] == [card.pk]
+
+    contact_erase(actor=sales_manager, contact=person)
+
+    card = Card.objects.get(pk=card.pk)
+    assert card.contact_id is None and card.account_id == person.account_id
+
+
+def test_an_erasure_is_a_writer_that_fires_the_hook_and_a_second_is_refused(sales_manager, person):
+    from relatiebeheer.common import writers
+    from relatiebeheer.common.errors import Conflict
+    from relatiebeheer.value.models import PendingRefresh
+
+    seen = []
+    with writers.observe(lambda spec, frame: seen.append((spec.name, frame.hooked))):
+        contact_erase(actor=sales_manager, contact=person)
+    assert ("relatiebeheer.privacy.services.contact_erase", True) in seen
+    assert PendingRefresh.objects.filter(account_id=person.account_id).exists()
+    with pytest.raises(Conflict):
+        contact_erase(actor=sales_manager, contact=person)  # the stale object says "not yet"

@@ -58,11 +58,18 @@ class WriterContractBroken(AssertionError):
     """A writer returned without doing what its declaration promises."""
 
 
+# Who acts in a writer that takes no user: the worker/a schedule, or a customer by link.
+ACTORS_WITHOUT_USER = ("system", "public")
+
+
 @dataclass(frozen=True)
 class WriterSpec:
     """What a writer promises. ``version`` names its parameter carrying the version the
     user saw (``None``: it takes none); ``locks`` are the models (``app_label.model``)
-    whose rows it locks before checking its rule."""
+    whose rows it locks before checking its rule. ``acts`` says who acts for a writer
+    that takes no ``actor``: ``"system"`` (the worker, a schedule, a hook) or
+    ``"public"`` (a customer through a link in a mail); the audit row then names no
+    user."""
 
     name: str
     audit: bool = True
@@ -70,6 +77,7 @@ class WriterSpec:
     version: str | None = None
     locks: tuple[str, ...] = ()
     bulk: bool = False
+    acts: str | None = None
 
 
 @dataclass
@@ -95,15 +103,27 @@ def writer(
     version: str | None = None,
     locks: tuple[str, ...] = (),
     bulk: bool = False,
+    acts: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Declare a function as a writer (see the module docstring)."""
+    if acts not in (None, *ACTORS_WITHOUT_USER):
+        raise TypeError(f"acts={acts!r}: use one of {ACTORS_WITHOUT_USER}")
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         name = f"{func.__module__}.{func.__qualname__}"
-        if version is not None and version not in inspect.signature(func).parameters:
+        params = inspect.signature(func).parameters
+        if version is not None and version not in params:
             raise TypeError(f"{name} declares version={version!r} but has no such parameter")
+        if acts is not None and "actor" in params:
+            raise TypeError(f"{name} takes an actor and declares acts={acts!r}: choose one")
         spec = WriterSpec(
-            name=name, audit=audit, accounts=accounts, version=version, locks=locks, bulk=bulk
+            name=name,
+            audit=audit,
+            accounts=accounts,
+            version=version,
+            locks=locks,
+            bulk=bulk,
+            acts=acts,
         )
 
         @functools.wraps(func)

@@ -40,7 +40,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,6 +51,11 @@ from django.db.models import NOT_PROVIDED, Model
 from django.utils import timezone
 
 from relatiebeheer.common.text import normalise_search
+from relatiebeheer.common.writers import writer
+from relatiebeheer.hooks import accounts_changed
+
+if TYPE_CHECKING:
+    from relatiebeheer.users.models import User
 
 # --- embedded vocabularies -----------------------------------------------------------------
 # Kept as "|"-separated text so the tables stay readable (and compact under ruff format).
@@ -790,6 +795,7 @@ class _Generator:
             t = time.perf_counter()
             self._reset_sequences()
             timings["sequences"] = time.perf_counter() - t
+            accounts_changed(plan["id"].tolist())
             from relatiebeheer.audit.services import audit_log
 
             audit_log(
@@ -1582,12 +1588,15 @@ def _load_settings(timings: dict[str, float]):
             timings["checkpoint"] = time.perf_counter() - started
 
 
+@writer(bulk=True)
 def generate(
-    options: GenerateOptions, *, actor, log: Callable[[str], None] | None = None
+    options: GenerateOptions, *, actor: User, log: Callable[[str], None] | None = None
 ) -> GenerateResult:
     """Write a generated data set in one transaction; returns counts and timings.
 
-    Writes one audit row (``data.generate``) for ``actor`` with the counts. Raises
+    A bulk writer: one audit row (``data.generate``) for ``actor`` with the counts, and
+    the "accounts changed" hook with the new accounts (a large book gets one whole-book
+    recompute after the commit, a small one its marks). Raises
     :class:`GenerateError` (nothing written) when the options cannot be honoured.
     """
     if options.accounts < 0 or options.orders < 0:

@@ -37,9 +37,13 @@ from django.utils import timezone
 from stdnum.eu import vat as eu_vat
 
 from relatiebeheer.audit.services import audit_log
+from relatiebeheer.common.writers import writer
 from relatiebeheer.core.money import quantize_money
 from relatiebeheer.demo.extensions import run_extensions
+from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.organisation.models import OrganisationSettings
+from relatiebeheer.organisation.services import organisation_settings_update
+from relatiebeheer.relations.groups import buying_group_create
 from relatiebeheer.relations.models import (
     Account,
     BuyingGroup,
@@ -688,22 +692,19 @@ class Story:
 
     def configure_organisation(self) -> None:
         settings = OrganisationSettings.load()
-        settings.name = COMPANY_NAME
-        settings.default_margin = Decimal("30.00")
-        settings.hourly_cost = Decimal("60.00")
-        settings.save(update_fields=["name", "default_margin", "hourly_cost"])
-        audit_log(
+        organisation_settings_update(
             actor=self.actor,
-            action="organisation.update",
-            obj=settings,
-            fields=["name", "default_margin", "hourly_cost"],
+            version=settings.version,
+            data={
+                "name": COMPANY_NAME,
+                "default_margin": Decimal("30.00"),
+                "hourly_cost": Decimal("60.00"),
+            },
         )
 
     def create_buying_group(self) -> BuyingGroup:
-        group, created = BuyingGroup.objects.get_or_create(name=BUYING_GROUP_NAME)
-        if created:
-            audit_log(actor=self.users["sanne"], action="buying_group.create", obj=group)
-        return group
+        group = BuyingGroup.objects.filter(name=BUYING_GROUP_NAME).first()
+        return group or buying_group_create(actor=self.users["sanne"], name=BUYING_GROUP_NAME)
 
     def create_account(self, spec: AccountSpec, group: BuyingGroup) -> None:
         rng = self.rng
@@ -1443,7 +1444,17 @@ class Story:
         self.task(account, "Tweede salestraject plannen: jaarafspraken en herenmode", due=21)
 
 
+@writer(bulk=True)
 def load(*, actor: User, today: date | None = None) -> Summary:
-    """Load the whole demo in one transaction (all or nothing) and return what was made."""
+    """Load the whole demo in one transaction (all or nothing) and return what was made.
+
+    A bulk writer around the story: the story itself writes through the row services as
+    its users (each audited); the apps' demo extensions (``run_extensions``) may write
+    their example rows directly, inside this writer. One ``demo.load`` audit row names
+    who loaded it, and the hook gets every demo account."""
     with transaction.atomic():
-        return Story(actor=actor, today=today or timezone.localdate()).build()
+        story = Story(actor=actor, today=today or timezone.localdate())
+        summary = story.build()
+        audit_log(actor=actor, action="demo.load", extra=dict(summary.counts))
+        accounts_changed([account.pk for account in story.accounts.values()])
+        return summary

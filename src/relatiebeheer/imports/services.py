@@ -282,7 +282,7 @@ def _engine(job: ImportJob, actor: User, **callbacks: Any) -> Engine:
         ) from exc
 
 
-@writer()
+@writer(acts="system")
 def run_job(job_id: int, *, commit: bool) -> ImportJob:
     """Run a queued job in this process (the worker's task and small files call this).
 
@@ -430,7 +430,7 @@ def _fail(job: ImportJob, actor: User, message: str) -> None:
     accounts_changed([])  # nothing merged: no account changed
 
 
-@writer(accounts=False)
+@writer(accounts=False, acts="system")
 def mark_stale_jobs() -> int:
     """Jobs whose worker died (killed, machine restarted): nothing was merged, say so."""
     from .models import STALE_AFTER

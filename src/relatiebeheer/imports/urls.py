@@ -15,7 +15,6 @@ urlpatterns = [
     path("<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("<int:pk>/report.csv", views.import_report, name="import_report"),
     path("<int:pk>/rejected.csv", views.import_rejected, name="import_rejected"),
-    path("<int:pk>/preset/", views.preset_create, name="preset_create"),
     path("presets/<int:pk>/delete/", views.preset_delete, name="preset_delete"),
     path("exports/", views.exports, name="exports"),
     path("exports/download.<str:fmt>", views.export_download, name="export_download"),

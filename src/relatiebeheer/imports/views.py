@@ -241,26 +241,6 @@ def import_rejected(request, pk: int):
 
 
 @login_required
-def preset_create(request, pk: int):
-    job = _own_job(request, pk)
-    if request.method != "POST":
-        return redirect("imports:import_mapping_edit", pk=job.pk)
-    try:
-        services.preset_save(
-            actor=request.user,
-            job=job,
-            name=request.POST.get("name", ""),
-            shared=bool(request.POST.get("shared")),
-        )
-        messages.success(request, _("Mapping saved as a preset."))
-    except InvalidInput as exc:
-        for msgs in exc.errors.values():
-            for message in msgs:
-                messages.error(request, str(message))
-    return redirect("imports:import_mapping_edit", pk=job.pk)
-
-
-@login_required
 @require_POST
 def preset_delete(request, pk: int):
     require_can_change(request.user)

@@ -69,7 +69,7 @@ def mail_enqueue(
     )
 
 
-@writer(audit=False, accounts=False)
+@writer(audit=False, accounts=False, acts="system")
 def mail_enqueue_rendered(
     *, renderer: str, renderer_args: dict[str, Any], **kwargs: Any
 ) -> OutboxMessage:
@@ -134,7 +134,7 @@ def _enqueue(
     return message
 
 
-@writer(audit=False, accounts=False)
+@writer(audit=False, accounts=False, acts="system")
 def internal_mail_enqueue(
     *,
     key: str,
@@ -256,7 +256,7 @@ def message_mark_sent(*, actor: User, message: OutboxMessage) -> OutboxMessage:
     return message
 
 
-@writer()
+@writer(acts="public")
 def unsubscribe(*, contact_id: int, purpose: str) -> bool:
     """The one-click link: withdraw ``purpose`` consent (as the system user).
 

@@ -9,6 +9,7 @@ from relatiebeheer.api.core import ERRORS, READ_ERRORS
 from relatiebeheer.api.types import Id
 from relatiebeheer.relations import selectors
 
+from . import selectors as privacy_selectors
 from . import services
 
 router = Router(tags=["privacy"])
@@ -33,7 +34,7 @@ class EraseOut(Schema):
 )
 def export_contact(request: HttpRequest, contact_id: Id):
     contact = selectors.contact_get(actor=request.auth, pk=contact_id)
-    return services.contact_export(actor=request.auth, contact=contact)
+    return privacy_selectors.contact_export(actor=request.auth, contact=contact)
 
 
 @router.post(

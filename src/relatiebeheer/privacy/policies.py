@@ -53,5 +53,7 @@ def register_core_policies() -> None:
         RelationPolicy("loyalty.BindingActivity", "contact", erase="unlink"),
         RelationPolicy("loyalty.Invitation", "contact", erase="delete"),
         RelationPolicy("loyalty.Rapport", "contact", erase="delete"),
+        # The card stays with the account; it no longer names its holder.
+        RelationPolicy("loyalty.Card", "contact", erase="unlink"),
     ):
         register_relation_policy(policy)

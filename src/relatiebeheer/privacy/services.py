@@ -1,10 +1,9 @@
-"""The data export and the erasure of one contact (AVG / GDPR articles 15, 17 and 20)."""
+"""Erasing one contact's personal data (AVG / GDPR article 17). Reading and exporting
+what is held about a contact: ``selectors.py``."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -16,89 +15,15 @@ from django.utils.translation import gettext as _
 from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common.errors import Conflict, PermissionRefused
+from relatiebeheer.common.writers import lock, writer
+from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.relations.models import Contact
 from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.users.access import can_manage_portfolios
+from relatiebeheer.users.models import User
 
 from .policies import policy_for
-
-ERASED = "[verwijderd]"
-CONTACT_FIELDS = [
-    "first_name",
-    "last_name",
-    "role",
-    "email",
-    "phone",
-    "language",
-    "notes",
-    "external_id",
-]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _row(obj: models.Model) -> dict:
-    return {f.attname: _plain(getattr(obj, f.attname)) for f in obj._meta.concrete_fields}
-
-
-def contact_relations() -> list:
-    """Every relation from another model to Contact (foreign keys and many-to-many)."""
-    return [r for r in Contact._meta.related_objects if not r.related_model._meta.auto_created]
-
-
-def _related_rows(contact: Contact, relation) -> list[models.Model]:
-    model, field = relation.related_model, relation.field
-    if relation.many_to_many:
-        return list(model._base_manager.filter(**{field.name: contact}))
-    return list(model._base_manager.filter(**{field.name: contact}))
-
-
-def contact_export(*, actor, contact: Contact) -> dict:
-    """Everything held about ``contact``, machine-readable (JSON-ready).
-
-    Whoever may see the contact may export it (the export is audited); the caller has
-    already fetched the contact through the visibility rules.
-    """
-    data = {
-        "contact": {**_row(contact), "interests": [i.name for i in contact.interests.all()]},
-        "account": {"id": contact.account_id, "name": contact.account.name},
-        "exported_at": timezone.now().isoformat(),
-        "related": {},
-    }
-    for relation in contact_relations():
-        label = relation.related_model._meta.label
-        policy = policy_for(label, relation.field.name)
-        if policy is not None and not policy.export:
-            continue
-        rows = _related_rows(contact, relation)
-        data["related"][f"{label}.{relation.field.name}"] = [_row(obj) for obj in rows]
-    audit_log(actor=actor, action="privacy.export", obj=contact, account_id=contact.account_id)
-    return data
-
-
-def contact_export_json(*, actor, contact: Contact) -> str:
-    return json.dumps(
-        contact_export(actor=actor, contact=contact), indent=2, ensure_ascii=False, default=str
-    )
-
-
-def erased_values(contact: Contact) -> list[str]:
-    """The strings that identify the contact and must not survive an erasure."""
-    values = [
-        contact.full_name,
-        contact.first_name,
-        contact.last_name,
-        contact.email,
-        contact.phone,
-    ]
-    # Single words under four letters (e.g. "de", "Jan") are too common to scrub safely.
-    return sorted({v for v in values if v and len(v) >= 4 and v != ERASED}, key=len, reverse=True)
+from .selectors import ERASED, contact_relations, erased_values
 
 
 def _scrub_text_columns(values: list[str]) -> int:
@@ -163,7 +88,8 @@ def _scrub_sessions(values: list[str]) -> int:
     return removed
 
 
-def contact_erase(*, actor, contact: Contact) -> dict:
+@writer(locks=("relations.contact",))
+def contact_erase(*, actor: User, contact: Contact) -> dict:
     """Anonymise ``contact`` everywhere; orders and amounts stay with the account.
 
     Only sales managers and administrators may erase. Fiscal records (orders, credit
@@ -175,17 +101,21 @@ def contact_erase(*, actor, contact: Contact) -> dict:
             _("Only a sales manager or an administrator can erase personal data.")
         )
     require_account_writable(actor, contact.account)
-    if contact.erased_at is not None:
-        raise Conflict(_("This contact was erased already."))
-    values = erased_values(contact)
     summary: dict[str, int] = {}
     with transaction.atomic():
+        # Locked first: two erasures (or an erasure and an edit) of one person queue here.
+        locked = lock(Contact.objects.filter(pk=contact.pk))
+        if not locked or locked[0].erased_at is not None:
+            raise Conflict(_("This contact was erased already."))
+        contact = locked[0]
+        values = erased_values(contact)
         for relation in contact_relations():
-            label = relation.related_model._meta.label
+            model: Any = relation.related_model
+            label = model._meta.label
             policy = policy_for(label, relation.field.name)
             if policy is None:
                 raise Conflict(f"No privacy policy for {label}.{relation.field.name}")
-            qs = relation.related_model._base_manager.filter(**{relation.field.name: contact})
+            qs = model._base_manager.filter(**{relation.field.name: contact})
             if policy.erase == "delete":
                 summary[label] = qs.count()
                 qs.delete()
@@ -210,4 +140,5 @@ def contact_erase(*, actor, contact: Contact) -> dict:
         summary["text fields scrubbed"] = _scrub_text_columns(values)
         summary["sessions removed"] = _scrub_sessions(values)
         audit_log(actor=actor, action="privacy.erase", obj=contact, account_id=contact.account_id)
+        accounts_changed([contact.account_id])
     return summary

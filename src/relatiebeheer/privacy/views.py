@@ -17,6 +17,7 @@ from relatiebeheer.relations.rules import require_account_writable
 from relatiebeheer.relations.services import consent_record
 from relatiebeheer.users.access import can_change_data, can_manage_portfolios
 
+from . import selectors as privacy_selectors
 from . import services
 
 
@@ -71,12 +72,12 @@ def contact_export(request, pk: int, fmt: str):
     name = f"{_('personal-data')}-{contact.pk}"
     if fmt == "json":
         response = HttpResponse(
-            services.contact_export_json(actor=request.user, contact=contact),
+            privacy_selectors.contact_export_json(actor=request.user, contact=contact),
             content_type="application/json",
         )
         response["Content-Disposition"] = f'attachment; filename="{name}.json"'
         return response
-    data = services.contact_export(actor=request.user, contact=contact)
+    data = privacy_selectors.contact_export(actor=request.user, contact=contact)
     context = {"contact": contact, "data": data, "rows": _readable(data)}
     if fmt == "pdf":
         from relatiebeheer.reports.pdf import render_pdf

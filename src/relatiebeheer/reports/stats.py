@@ -172,7 +172,7 @@ def build_period_figures(*, today: date) -> list[PeriodFigures]:
     return figures
 
 
-@writer(audit=False, accounts=False)
+@writer(audit=False, accounts=False, acts="system")
 def refresh_dashboard_figures(*, today: date | None = None) -> int:
     """Replace the period figures with a fresh build, in one transaction; returns the
     number of rows. Derived data only (``accounts=False``), rebuilt hourly and after

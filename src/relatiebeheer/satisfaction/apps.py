@@ -8,6 +8,7 @@ class SatisfactionConfig(AppConfig):
     verbose_name = _("Satisfaction")
 
     def ready(self) -> None:
+        from relatiebeheer.common.writers import writes_freely
         from relatiebeheer.demo.extensions import register_demo
         from relatiebeheer.hooks import on_accounts_removed
         from relatiebeheer.ops.figure_checks import register_figure_check
@@ -28,8 +29,12 @@ class SatisfactionConfig(AppConfig):
 
         from . import counts, demo, panels, selectors, tasks  # noqa: F401 - tasks registers the jobs
         from .answering.tokens import ANSWER_RENDERER, render_answer_link
+        from .models import RateCounter
 
         register_renderer(ANSWER_RENDERER, render_answer_link)
+        # Requests per address and link on the public answer pages: bookkeeping of the
+        # rate limit, no customer data, written on every request (also refused ones).
+        writes_freely(RateCounter._meta.db_table, "rate-limit counters of the answer pages")
         # The monthly answer counts: kept when accounts go, checked and repaired daily.
         on_accounts_removed(counts.remove_accounts)
         register_figure_check(

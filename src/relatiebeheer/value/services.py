@@ -326,7 +326,7 @@ def _store_snapshot(
     return run
 
 
-@writer(audit=False, accounts=False)
+@writer(audit=False, accounts=False, acts="system")
 def metrics_mark_pending(account_ids: list[int]) -> None:
     """Mark ``account_ids`` as changed since their snapshot rows were computed (the
     "accounts changed" listener, after the change committed). One row per account and
@@ -346,7 +346,7 @@ def metrics_mark_pending(account_ids: list[int]) -> None:
         )
 
 
-@writer(audit=False, accounts=False)
+@writer(audit=False, accounts=False, acts="system")
 def metrics_refresh_accounts(account_ids: list[int], *, as_of: date | None = None) -> int:
     """Refresh the snapshot rows of ``account_ids`` and of every account with a pending
     mark, scored against the latest full run, and clear the marks that were there when
@@ -372,7 +372,7 @@ def metrics_refresh_accounts(account_ids: list[int], *, as_of: date | None = Non
     return int(computed.account_ids.size)
 
 
-@writer(audit=False, accounts=False)
+@writer(audit=False, accounts=False, acts="system")
 def metrics_store_rows(computed: Computed) -> int:
     """Write the rows of ``computed`` (some accounts, computed against the latest run)
     over theirs in the snapshot; the figure check's repair. Returns the rows written."""

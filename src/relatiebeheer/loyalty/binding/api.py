@@ -22,7 +22,7 @@ from relatiebeheer.api.types import (
     Version,
     sent_fields,
 )
-from relatiebeheer.common.errors import InvalidInput, VersionConflict
+from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.loyalty.api_common import (
     GapOut,
     LoyaltyAccountQuery,
@@ -546,10 +546,6 @@ class RsvpIn(In):
 def respond(request: HttpRequest, event_invitation_id: Id, payload: RsvpIn):
     invitation = selectors.invitation_get(actor=request.auth, pk=event_invitation_id)
     require_account_writable(request.auth, invitation.account)
-    if payload.status is None:  # nothing to change, but a stale version is still a conflict
-        if payload.version != invitation.version:
-            raise VersionConflict(current=invitation)
-        return invitation
     return services.invitation_respond(
         actor=request.auth, invitation=invitation, version=payload.version, status=payload.status
     )

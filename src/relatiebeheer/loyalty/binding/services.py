@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common import writers
-from relatiebeheer.common.errors import InvalidInput, NotFound
+from relatiebeheer.common.errors import InvalidInput, NotFound, VersionConflict
 from relatiebeheer.common.services import (
     apply_changes,
     full_clean_or_raise,
@@ -495,12 +495,19 @@ def invitations_create(
 
 @writer(version="version")
 def invitation_respond(
-    *, actor: User, invitation: Invitation, version: int, status: str
+    *, actor: User, invitation: Invitation, version: int, status: str | None
 ) -> Invitation:
     """Record the answer (RSVP) or the attendance. Attending makes the planned activity
     done (logged as a contact moment, with the cost per guest); declining or not coming
-    cancels it."""
+    cancels it. Without a status nothing changes, but a stale version is still a
+    conflict (the client's view of the invitation is out of date)."""
     require_account_writable(actor, invitation.account)
+    if status is None:
+        if version != invitation.version:
+            raise VersionConflict(current=invitation)
+        writers.version_checked()
+        writers.nothing_to_write()
+        return invitation
     if status not in Invitation.Status.values:
         raise InvalidInput({"status": [_("Unknown answer.")]})
     event = invitation.event

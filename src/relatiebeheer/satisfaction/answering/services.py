@@ -45,7 +45,7 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
 
-@writer(accounts=False)
+@writer(accounts=False, acts="public")
 def draft_save(*, token: AnswerToken, data: Mapping[str, Any]) -> None:
     """Keep what the contact filled in so far (nothing once the invitation is answered).
 
@@ -63,7 +63,7 @@ def draft_save(*, token: AnswerToken, data: Mapping[str, Any]) -> None:
         audit_log(actor=None, action="response.draft", obj=invitation)
 
 
-@writer(locks=("satisfaction.invitation",))
+@writer(locks=("satisfaction.invitation",), acts="public")
 def response_submit(
     *,
     token: AnswerToken,

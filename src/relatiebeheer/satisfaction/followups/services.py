@@ -37,7 +37,7 @@ from relatiebeheer.users.models import User
 from .rules import add_working_days, describe_answer, followup_assignee
 
 
-@writer()
+@writer(acts="system")
 def followup_open(
     *, response: Response, invitation: Invitation, unhappy: list[tuple[Question, Any]]
 ) -> FollowUp:
@@ -100,7 +100,7 @@ def followup_open(
     return followup
 
 
-@writer(accounts=False)
+@writer(accounts=False, acts="system")
 def followups_notify_overdue(*, today: date | None = None, limit: int = 500) -> int:
     """Mail the assignee once about each open follow-up past its due date (a reminder to
     a user: no account's figures change)."""

@@ -172,7 +172,7 @@ def invite_selection(
     return invite(actor=actor, survey=survey, contacts=contacts, source=source)
 
 
-@writer(accounts=False)
+@writer(accounts=False, acts="system")
 def auto_invite(*, now: datetime | None = None, limit: int = 500) -> int:
     """Invite the contacts of contact moments of the chosen kinds, N days after them.
 
@@ -230,7 +230,7 @@ def auto_invite(*, now: datetime | None = None, limit: int = 500) -> int:
     return invited
 
 
-@writer(accounts=False)
+@writer(accounts=False, acts="system")
 def send_reminders(*, now: datetime | None = None, limit: int = 500) -> int:
     """One reminder, R days after the invitation mail went out, while unanswered."""
     config = SatisfactionSettings.load()

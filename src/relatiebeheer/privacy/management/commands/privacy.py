@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 
 from relatiebeheer.common.errors import DomainError
 from relatiebeheer.ops.commands import ActorCommand
+from relatiebeheer.privacy import selectors as privacy_selectors
 from relatiebeheer.privacy import services
 from relatiebeheer.relations import selectors
 
@@ -27,7 +28,7 @@ class Command(ActorCommand):
         try:
             contact = selectors.contact_get(actor=self.actor, pk=contact_id)
             if action == "export":
-                text = services.contact_export_json(actor=self.actor, contact=contact)
+                text = privacy_selectors.contact_export_json(actor=self.actor, contact=contact)
                 if options["file"] == "-":
                     self.stdout.write(text)
                 else:

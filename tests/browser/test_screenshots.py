@@ -68,3 +68,34 @@ def test_admin_works_under_the_content_security_policy(page):
         response = page.goto(path)
         assert response.status == 200
     assert not violations, violations
+
+
+def test_the_writers_pages_fit_a_phone_in_both_languages(page, screenshot):
+    """At 390 px nothing scrolls sideways: the privacy page (consent history table, the
+    erasure form), the loyalty programmes (heading and button) and the account page."""
+    from relatiebeheer.relations.models import Contact
+
+    call_command("demo", stdout=io.StringIO())
+    bijenkorf = Account.objects.get(name="de Bijenkorf")
+    contact = Contact.objects.filter(account=bijenkorf).order_by("pk").first()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "beheer", PASSWORD)
+    too_wide = []
+    for language in ("nl", "en"):
+        if language == "en":  # as a phone user switches: the menu first
+            page.goto("/")
+            page.click(".navbar-toggler")
+            page.click("button[name=language][value=en]")
+            page.wait_for_load_state()
+        for name, path in (
+            ("privacy", f"/privacy/contacts/{contact.pk}/"),
+            ("programmes", "/loyalty/programmes/"),
+            ("account", f"/accounts/{bijenkorf.pk}/"),
+        ):
+            page.goto(path)
+            page.wait_for_load_state()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                too_wide.append((name, language, width))
+            screenshot(page, f"phone-{name}-{language}")
+    assert not too_wide, too_wide

@@ -6,3 +6,6 @@ class UsersConfig(AppConfig):
     name = "relatiebeheer.users"
     label = "users"
     verbose_name = _("Users and access")
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (failed logins count against the address)

@@ -95,8 +95,11 @@ def test_a_spray_of_100_usernames_from_one_address_is_slowed_not_locked(owner, p
         # … and from the sprayed address itself once the last delay has passed
         clock.shift(timedelta(seconds=60))
         assert _ok(_log_in(A, owner.username, password))
-    # only real attempts were audited: 100 failures, no row for a refused wait
-    assert AuditEntry.objects.filter(action="auth.login_failed").count() == 100
+        # a successful login does not clear the address: its next failure waits the cap
+        assert _log_in(A, "guess-again", "Welkom01!").status_code == 200
+        assert AddressThrottle().wait(A) == 60
+    # only real attempts were audited (100 + 1 failures), no row for a refused wait
+    assert AuditEntry.objects.filter(action="auth.login_failed").count() == 101
 
 
 def test_the_throttle_grows_caps_and_forgets_with_an_injected_clock():

@@ -146,3 +146,34 @@ def test_the_keyed_hash_depends_on_the_secret_key(settings):
     assert first == keyed_hash("piet") and first != keyed_hash("Piet")
     settings.SECRET_KEY = "another-secret-key-" + "x" * 40
     assert keyed_hash("piet") != first
+
+
+def test_ipv6_addresses_of_one_network_count_together():
+    now = [datetime(2026, 12, 8, 9, 0, tzinfo=UTC)]
+    throttle = AddressThrottle(free_failures=2, max_delay=10, clock=lambda: now[0])
+    # a spray stepping through addresses of one /64 is counted as one address
+    for i in range(4):
+        throttle.failed(f"2001:db8:1:2::{i + 1:x}")
+    assert throttle.wait("2001:db8:1:2:ffff::9") == 2
+    assert throttle.wait("2001:db8:1:3::1") == 0  # another network
+    assert throttle.wait("::ffff:203.0.113.7") == 0 and throttle.failed("::ffff:203.0.113.7") == 0
+    assert LoginThrottle.objects.filter(address="203.0.113.7").exists()
+
+
+def test_behind_our_tls_proxy_the_last_forwarded_hop_is_the_address(settings, owner, password):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    def via_proxy(client_ip, pw):
+        return Client(REMOTE_ADDR="10.0.0.1").post(
+            "/login/",
+            {"username": owner.username, "password": pw},
+            HTTP_X_FORWARDED_FOR=f"1.1.1.1, {client_ip}",
+        )
+
+    with time_machine.travel(timezone.now(), tick=False):
+        for _ in range(5):
+            via_proxy(A, "wrong-password")
+        assert via_proxy(A, password).status_code == 429
+        # the proxy's own address is not what is locked: another client gets in
+        assert _ok(via_proxy(B, password))
+    assert AuditEntry.objects.filter(action="auth.login", extra={"address": B}).exists()

@@ -20,6 +20,7 @@ sleeping.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,13 +45,29 @@ def client_address(request) -> str:
     return (request.META.get("REMOTE_ADDR") or "")[:64]
 
 
+def throttle_key(address: str) -> str:
+    """What the throttle counts by: the address, or for IPv6 its /64 network — one
+    connection usually holds a whole /64, so counting single IPv6 addresses would let a
+    spray step to a fresh address for every attempt."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
 @dataclass
 class AddressThrottle:
-    """The per-address delay. ``clock`` returns the current aware datetime."""
+    """The per-address delay (an IPv6 address counts as its /64, see :func:`throttle_key`).
+    ``clock`` returns the current aware datetime."""
 
     free_failures: int = field(default_factory=lambda: _setting("LOGIN_ADDRESS_FREE_FAILURES", 10))
     max_delay: int = field(default_factory=lambda: _setting("LOGIN_ADDRESS_MAX_DELAY", 60))
@@ -77,7 +94,7 @@ class AddressThrottle:
         if not address:
             return 0
         now = self.clock()
-        row = LoginThrottle.objects.filter(address=address).first()
+        row = LoginThrottle.objects.filter(address=throttle_key(address)).first()
         failures = self._current(row, now)
         if not failures or row is None:
             return 0
@@ -88,7 +105,7 @@ class AddressThrottle:
         """Count one failed login of ``address``; returns the delay it now waits."""
         if not address:
             return 0
-        now = self.clock()
+        address, now = throttle_key(address), self.clock()
         with serialized_writes(), transaction.atomic():
             LoginThrottle.objects.get_or_create(
                 address=address, defaults={"failures": 0, "last_failure_at": now}

@@ -177,3 +177,34 @@ def test_behind_our_tls_proxy_the_last_forwarded_hop_is_the_address(settings, ow
         # the proxy's own address is not what is locked: another client gets in
         assert _ok(via_proxy(B, password))
     assert AuditEntry.objects.filter(action="auth.login", extra={"address": B}).exists()
+
+
+def test_login_records_are_removed_after_90_days_and_nothing_else(owner, password):
+    from axes.models import AccessAttempt, AccessLog
+
+    from relatiebeheer.audit.retention import login_records_expire
+    from relatiebeheer.ops import scheduler
+
+    old = timezone.now() - timedelta(days=91)
+    with time_machine.travel(old, tick=False):
+        _log_in(A, "onbekend", "x")
+        _log_in(A, owner.username, password)
+        audit_log_entry = AuditEntry.objects.create(actor=owner, channel="web", action="x.y")
+    with time_machine.travel(old + timedelta(days=2), tick=False):
+        _log_in(B, owner.username, "wrong-password")  # 89 days old: stays
+    assert AccessLog.objects.count() == 1  # django-axes' record of the old login
+    counts = login_records_expire()
+    assert counts["audit_entries"] == 2 and counts["access_logs"] == 1
+    assert not AccessLog.objects.exists()
+    # the recent failure and every other entry stay; the removal is audited with counts
+    assert set(AuditEntry.objects.values_list("action", flat=True)) == {
+        "auth.login_failed",
+        "x.y",
+        "audit.logins_expired",
+    }
+    assert AuditEntry.objects.get(action="auth.login_failed").extra["address"] == B
+    assert AuditEntry.objects.filter(pk=audit_log_entry.pk).exists()
+    assert AuditEntry.objects.get(action="audit.logins_expired").extra["days"] == 90
+    assert AccessAttempt.objects.get().ip_address == B
+    # and the worker runs it every day
+    assert scheduler._jobs["audit.expire_logins"].every == timedelta(days=1)

@@ -11,7 +11,10 @@ class AuditConfig(AppConfig):
         from relatiebeheer.users.access import can_read_audit_log
         from relatiebeheer.web.nav import NavItem, register_nav
 
-        from . import signals  # noqa: F401  (login / failed-login receivers)
+        from . import (
+            signals,  # noqa: F401  (login / failed-login receivers)
+            tasks,  # noqa: F401  (the daily removal of old login records)
+        )
 
         register_nav(
             NavItem(

@@ -192,6 +192,8 @@ AXES_VERBOSE = False
 LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 10))
 LOGIN_ADDRESS_MAX_DELAY = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY", 60))
 LOGIN_ADDRESS_FORGET_MINUTES = int(os.environ.get("LOGIN_ADDRESS_FORGET_MINUTES", 30))
+# Login entries of the audit log and django-axes' records hold addresses: removed after this.
+LOGIN_RECORD_RETENTION_DAYS = int(os.environ.get("LOGIN_RECORD_RETENTION_DAYS", 90))
 
 # Sessions end after SESSION_IDLE_MINUTES without a request (the cookie is renewed on
 # every request) and SESSION_MAX_HOURS after login whatever happens ("absolute lifetime").

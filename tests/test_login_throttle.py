@@ -95,9 +95,11 @@ def test_a_spray_of_100_usernames_from_one_address_is_slowed_not_locked(owner, p
         # … and from the sprayed address itself once the last delay has passed
         clock.shift(timedelta(seconds=60))
         assert _ok(_log_in(A, owner.username, password))
-        # a successful login does not clear the address: its next failure waits the cap
-        assert _log_in(A, "guess-again", "Welkom01!").status_code == 200
+        # a successful login does not clear the address: the next attempt still waits
         assert AddressThrottle().wait(A) == 60
+        assert _log_in(A, "guess-again", "Welkom01!").status_code == 429
+        clock.shift(timedelta(seconds=60))
+        assert _log_in(A, "guess-again", "Welkom01!").status_code == 200
     # only real attempts were audited (100 + 1 failures), no row for a refused wait
     assert AuditEntry.objects.filter(action="auth.login_failed").count() == 101
 
@@ -208,3 +210,24 @@ def test_login_records_are_removed_after_90_days_and_nothing_else(owner, passwor
     assert AccessAttempt.objects.get().ip_address == B
     # and the worker runs it every day
     assert scheduler._jobs["audit.expire_logins"].every == timedelta(days=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_attempts_cannot_share_one_open_slot():
+    from .concurrency import run_concurrently
+
+    fixed = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+    throttle = AddressThrottle(free_failures=3, max_delay=60, clock=lambda: fixed)
+    for _ in range(3):
+        throttle.failed(A)  # the free failures are used up; one more attempt may go now
+    results = run_concurrently(lambda: throttle.attempt(A), num_threads=6)
+    assert sorted(results) == [0, 1, 1, 1, 1, 1]  # one goes, the others wait a second
+    assert LoginThrottle.objects.get(address=A).failures == 4
+
+
+def test_a_successful_login_takes_back_only_its_own_attempt(owner, password):
+    with time_machine.travel(timezone.now(), tick=False):
+        for i in range(3):
+            _log_in(A, f"guess{i}", "x")
+        assert _ok(_log_in(A, owner.username, password))
+        assert LoginThrottle.objects.get(address=A).failures == 3

@@ -8,4 +8,4 @@ class UsersConfig(AppConfig):
     verbose_name = _("Users and access")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (failed logins count against the address)
+        from . import signals  # noqa: F401  (a successful login is no failure)

@@ -27,7 +27,8 @@ class SessionLifetimeMiddleware:
 class LoginThrottleMiddleware:
     """Answers a login attempt from an address that must still wait (see
     :mod:`relatiebeheer.users.throttle`) with 429 and ``Retry-After``, before any
-    password is checked. Covers the login page and the admin's login."""
+    password is checked; an attempt let through is counted until it succeeds. Covers
+    the login page and the admin's login."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -44,7 +45,7 @@ class LoginThrottleMiddleware:
         if request.method == "POST" and request.path_info in self._login_paths():
             from .throttle import AddressThrottle, client_address
 
-            seconds = AddressThrottle().wait(client_address(request))
+            seconds = AddressThrottle().attempt(client_address(request))
             if seconds:
                 return throttled_response(request, seconds)
         return self.get_response(request)

@@ -1,13 +1,13 @@
-"""A failed login counts against the client's address (the login throttle)."""
+"""A successful login takes back the attempt the login throttle counted for it."""
 
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 
-@receiver(user_login_failed)
-def _count_failure(sender, credentials, request=None, **kwargs):
-    if request is None:  # not a login over HTTP (a command, a test's authenticate())
+@receiver(user_logged_in)
+def _take_back_attempt(sender, request=None, user=None, **kwargs):
+    if request is None or not request.META.get("REMOTE_ADDR"):  # force_login, a command
         return
     from .throttle import AddressThrottle, client_address
 
-    AddressThrottle().failed(client_address(request))
+    AddressThrottle().succeeded(client_address(request))

@@ -13,7 +13,9 @@ otherwise reset the count between rounds).
 
 Waiting is answered, not slept: a login attempt during the wait gets HTTP 429 with
 ``Retry-After`` and the password is not checked (sleeping in the request would let a
-spray tie up every server thread). The counters live in the database, shared by every
+spray tie up every server thread). Every attempt is counted as a failure when it is let
+through, under a lock on the address's row, and a successful login takes its own count
+back — so simultaneous attempts cannot slip through one open slot together. The counters live in the database, shared by every
 process and app server. The clock is injectable, so tests measure the delay without
 sleeping.
 """
@@ -101,20 +103,55 @@ class AddressThrottle:
         ready = row.last_failure_at + timedelta(seconds=self.delay_after(failures))
         return max(0, math.ceil((ready - now).total_seconds()))
 
-    def failed(self, address: str) -> int:
-        """Count one failed login of ``address``; returns the delay it now waits."""
+    def attempt(self, address: str) -> int:
+        """Claim a login attempt for ``address``: the whole seconds it must still wait
+        (then nothing is counted), or 0 — and the attempt is counted as a failure until
+        :meth:`succeeded` takes it back. Check and count happen under the address's row
+        lock, so a burst of simultaneous attempts cannot all pass one open slot."""
         if not address:
             return 0
-        address, now = throttle_key(address), self.clock()
+        return self._count(throttle_key(address), check=True)
+
+    def failed(self, address: str) -> int:
+        """Count one failed login of ``address`` without checking; returns the delay it
+        now waits."""
+        if not address:
+            return 0
+        self._count(throttle_key(address), check=False)
+        row = LoginThrottle.objects.get(address=throttle_key(address))
+        return self.delay_after(row.failures)
+
+    def succeeded(self, address: str) -> None:
+        """Take back the attempt a successful login claimed (it was no failure). The
+        address's earlier failures stay counted."""
+        if not address:
+            return
+        with serialized_writes(), transaction.atomic():
+            row = (
+                LoginThrottle.objects.select_for_update()
+                .filter(address=throttle_key(address))
+                .first()
+            )
+            if row is not None and row.failures > 0:
+                row.failures -= 1
+                row.save(update_fields=["failures"])
+
+    def _count(self, key: str, *, check: bool) -> int:
+        now = self.clock()
         with serialized_writes(), transaction.atomic():
             LoginThrottle.objects.get_or_create(
-                address=address, defaults={"failures": 0, "last_failure_at": now}
+                address=key, defaults={"failures": 0, "last_failure_at": now}
             )
-            row = LoginThrottle.objects.select_for_update().get(address=address)
-            row.failures = self._current(row, now) + 1
+            row = LoginThrottle.objects.select_for_update().get(address=key)
+            failures = self._current(row, now)
+            if check and failures:
+                ready = row.last_failure_at + timedelta(seconds=self.delay_after(failures))
+                if ready > now:
+                    return math.ceil((ready - now).total_seconds())
+            row.failures = failures + 1
             row.last_failure_at = now
             row.save(update_fields=["failures", "last_failure_at"])
-        return self.delay_after(row.failures)
+        return 0
 
     def forget_stale(self) -> int:
         """Remove the rows of addresses that have been quiet long enough to start afresh."""

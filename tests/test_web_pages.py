@@ -21,6 +21,9 @@ pytestmark = pytest.mark.django_db
 
 # Web routes that are not customer pages (they have their own tests or are Django's).
 NOT_CUSTOMER_PAGES = {"login", "logout", "logout_everywhere", "answer", "unsubscribe"}
+# The audit log: administrators and sales managers only (tests/test_audit_log.py); account
+# managers and read-only users are refused (403).
+AUDIT_READERS_ONLY = {"audit_log", "audit_export"}
 # Pages about the organisation's surveys: every user reads them (results are scoped).
 ORGANISATION_PAGES = {"survey_edit", "survey_results", "survey_export", "survey_send"}
 
@@ -137,7 +140,10 @@ def test_another_account_manager_gets_404_for_the_owners_records(
     selection = SavedSelection.objects.create(owner=owner, name="s")
     client = web_as(other_manager)
     response = _request(client, name, _url(pattern, world, selection.pk))
-    if name in ORGANISATION_PAGES:
+    if name in AUDIT_READERS_ONLY:
+        assert response.status_code == 403, (name, response.status_code)
+        assert b"de Bijenkorf" not in _body(response)
+    elif name in ORGANISATION_PAGES:
         assert response.status_code in {200, 302}, (name, response.status_code)
         assert b"de Bijenkorf" not in _body(response)
     elif re.search(r"<(?!str:fmt>)", pattern):  # a record id in the path
@@ -165,6 +171,10 @@ def test_read_only_user_sees_no_edit_buttons_and_cannot_post(web_as, owner, read
         else:
             assert response.status_code == 403, (name, response.status_code)
             assert AuditEntry.objects.filter(action="permission.refused", actor=reader).exists()
+    elif name in AUDIT_READERS_ONLY:
+        response = client.get(url)
+        assert response.status_code == 403, (name, response.status_code)
+        assert b"account.create" not in _body(response)
     else:
         response = client.get(url)
         assert response.status_code == 200

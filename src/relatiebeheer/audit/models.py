@@ -13,7 +13,17 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
+# Entries that hold a client's address (personal data): kept for a limited time only.
+LOGIN_ACTIONS = ("auth.login", "auth.login_failed", "auth.logout")
+
+
 class AuditEntryQuerySet(models.QuerySet):
+    def expire_logins(self, *, before) -> int:
+        """The one removal the log allows: login entries (they hold a client address)
+        older than ``before`` — the retention in ``audit.retention``. Nothing else."""
+        expired = AuditEntry.objects.filter(action__in=LOGIN_ACTIONS, at__lt=before)
+        return models.QuerySet.delete(expired)[0]
+
     def update(self, **kwargs):
         raise AppendOnlyError("the audit log is append-only")
 

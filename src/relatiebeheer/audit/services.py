@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from relatiebeheer.common import writers
 
@@ -43,3 +44,10 @@ def audit_log(
         fields=sorted(fields),
         extra=extra or {},
     )
+
+
+def keyed_hash(value: str) -> str:
+    """HMAC-SHA256 of ``value`` keyed with ``SECRET_KEY``: the audit log's stand-in for a
+    typed username that matches no user. Equal names give equal hashes (a spray shows),
+    but without the key the name cannot be recovered or tested."""
+    return salted_hmac("relatiebeheer.audit.typed_username", value, algorithm="sha256").hexdigest()

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "relatiebeheer.audit.middleware.AuditChannelMiddleware",
     "relatiebeheer.web.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
+    "relatiebeheer.users.middleware.LoginThrottleMiddleware",
     "csp.middleware.CSPMiddleware",
     "relatiebeheer.users.middleware.SessionLifetimeMiddleware",
 ]
@@ -176,13 +177,23 @@ LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 
 # Lockout after 5 failed attempts within 30 minutes, kept in the database (django-axes),
-# per username so an attacker cannot lock everyone out from one address.
+# per username *and* address: a stranger elsewhere cannot lock anybody out, and the right
+# password works at once from an address that did not fail.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "relatiebeheer.users.throttle.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "relatiebeheer.web.views.auth.lockout_response"
 AXES_VERBOSE = False
+# An address that fails for many usernames is slowed down, never locked (users/throttle.py):
+# after LOGIN_ADDRESS_FREE_FAILURES failures it waits 1, 2, 4 … seconds per failure, at most
+# LOGIN_ADDRESS_MAX_DELAY; LOGIN_ADDRESS_FORGET_MINUTES without a failure and it starts afresh.
+LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 10))
+LOGIN_ADDRESS_MAX_DELAY = int(os.environ.get("LOGIN_ADDRESS_MAX_DELAY", 60))
+LOGIN_ADDRESS_FORGET_MINUTES = int(os.environ.get("LOGIN_ADDRESS_FORGET_MINUTES", 30))
+# Login entries of the audit log and django-axes' records hold addresses: removed after this.
+LOGIN_RECORD_RETENTION_DAYS = int(os.environ.get("LOGIN_RECORD_RETENTION_DAYS", 90))
 
 # Sessions end after SESSION_IDLE_MINUTES without a request (the cookie is renewed on
 # every request) and SESSION_MAX_HOURS after login whatever happens ("absolute lifetime").
@@ -283,7 +294,4 @@ RELATIEBEHEER = {
     "CLI_USERNAME": "cli",
 }
 
-# Lockout is per username on purpose (see AXES_LOCKOUT_PARAMETERS above): counting per
-# address would lock a whole office behind one NAT address out after five typos.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 FORMAT_MODULE_PATH = ["relatiebeheer.formats"]

@@ -61,6 +61,17 @@ def can_manage_portfolios(user) -> bool:
     )
 
 
+def can_read_audit_log(user) -> bool:
+    """The audit log in the app (page, API, command): administrators and sales managers.
+    Account managers and read-only users do not read it (it names every account and user)."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in {Role.ADMIN, Role.SALES_MANAGER})
+    )
+
+
 def is_admin(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN))
 

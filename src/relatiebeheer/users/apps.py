@@ -6,3 +6,6 @@ class UsersConfig(AppConfig):
     name = "relatiebeheer.users"
     label = "users"
     verbose_name = _("Users and access")
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (a successful login is no failure)

@@ -117,3 +117,18 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class LoginThrottle(models.Model):
+    """Failed logins per client address (any username), to slow an address down — never
+    to lock it (see :mod:`relatiebeheer.users.throttle`). One row per address."""
+
+    address = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_failure_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.failures}"

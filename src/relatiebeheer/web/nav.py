@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
@@ -16,6 +17,8 @@ class NavItem:
     staff_only: bool = False
     # Used now and then (imports, the outbox): under "More", so the bar fits one line.
     secondary: bool = False
+    # Shown only to users for whom this returns true (e.g. users.access.can_read_audit_log).
+    visible: Callable[[object], bool] | None = None
 
 
 _items: dict[str, NavItem] = {}
@@ -35,6 +38,8 @@ def nav(request) -> dict:
     items = []
     for item in sorted(_items.values(), key=lambda i: (i.order, i.key)):
         if item.staff_only and not user.is_staff:
+            continue
+        if item.visible is not None and not item.visible(user):
             continue
         try:
             url = reverse(item.url_name)

@@ -14,15 +14,16 @@ class LoginView(auth_views.LoginView):
 
 
 def lockout_response(request, credentials, *args, **kwargs):
-    """Shown by django-axes after 5 failed attempts within 30 minutes."""
+    """Shown by django-axes after 5 failed attempts for one username from one address
+    within 30 minutes; other addresses are not locked."""
     return render(
         request,
         "web/login.html",
         {
             "locked_out": True,
             "lockout_message": _(
-                "Too many failed attempts. This login is locked for 30 minutes; "
-                "ask an administrator if you need access sooner."
+                "Too many failed attempts for this username from your address: it is "
+                "locked here for 30 minutes. Ask an administrator if you need access sooner."
             ),
         },
         status=429,

@@ -1,0 +1,19 @@
+"""The daily removal of login records past their retention (see ``retention.py``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django_tasks import task
+
+from relatiebeheer.ops import scheduler
+
+
+@task()
+def expire_login_records() -> dict[str, int]:
+    from .retention import login_records_expire
+
+    return login_records_expire()
+
+
+scheduler.register("audit.expire_logins", timedelta(days=1), expire_login_records.enqueue)

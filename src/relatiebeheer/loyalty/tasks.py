@@ -9,6 +9,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from relatiebeheer.ops import scheduler
+from relatiebeheer.ops.retries import retry_policy
 
 # A change to more accounts than this is left to the next full evaluation.
 PARTIAL_LIMIT = 2000
@@ -95,3 +96,8 @@ def poll_pending() -> bool:
 
 scheduler.register("loyalty.evaluate", timedelta(days=1), evaluate_all.enqueue)
 scheduler.register_poll("loyalty.evaluate_pending", poll_pending)
+
+# Evaluations and scorecards are computed from the orders and judgements as they are:
+# running one twice gives the same tiers and scores (see ``evaluate_all``).
+for _task in (evaluate_all, evaluate_programme_task, store_all_scorecards, evaluate_pending):
+    retry_policy(_task, idempotent=True, why="evaluates from the data as it is")

@@ -10,7 +10,12 @@ class OpsConfig(AppConfig):
     def ready(self) -> None:
         from relatiebeheer.common import writers
 
+        from . import tasks  # noqa: F401 - the retry policy of its task
         from .figure_checks import register_schedule
+        from .models import WorkerHeartbeat
 
         register_schedule()
+        writers.writes_freely(
+            WorkerHeartbeat._meta.db_table, "the worker's heartbeat: bookkeeping of the worker"
+        )
         writers.install_guard()

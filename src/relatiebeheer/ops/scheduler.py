@@ -5,7 +5,8 @@ The django-tasks database backend has no scheduler and no retries. The worker ru
 enqueued once (the ``ScheduledRun`` unique constraint makes that idempotent, with
 any number of workers), and tasks left RUNNING by a worker that died are marked
 failed with :class:`WorkerLost`, so features that care (the outbox) can flag their
-work as "delivery unknown" instead of repeating it blindly.
+work as "delivery unknown" instead of repeating it blindly; tasks declared idempotent
+go back in the queue (``ops.retries``).
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ def recover_lost_tasks(now=None) -> int:
             traceback="The worker running this task stopped before it finished.",
         )
         logger.warning("marked %d task(s) of stopped workers as failed", len(lost))
+        from . import retries
+
+        retries.requeue_lost(DBTaskResult.objects.filter(id__in=lost, status="FAILED"))
         for callback in _recoverers:
             callback(paths)
     WorkerHeartbeat.objects.filter(last_seen__lt=now - HEARTBEAT_TIMEOUT * 10).delete()

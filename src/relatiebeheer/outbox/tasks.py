@@ -7,6 +7,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from relatiebeheer.ops import scheduler
+from relatiebeheer.ops.retries import retry_policy
 
 
 def _claim_ref(context) -> str:
@@ -51,3 +52,8 @@ def _after_tasks_lost(task_paths: list[str]) -> None:
 
 scheduler.register("outbox.sweep", timedelta(minutes=1), sweep_outbox.enqueue)
 scheduler.on_tasks_lost(_after_tasks_lost)
+
+# Not retried: the minute sweep sends whatever is due anyway, and a mail whose sending
+# was interrupted must wait for a person ("delivery unknown"), never go out twice.
+for _task in (send_outbox, sweep_outbox):
+    retry_policy(_task, idempotent=False, why="the minute sweep sends what is due")

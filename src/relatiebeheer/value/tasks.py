@@ -5,6 +5,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from relatiebeheer.ops import scheduler
+from relatiebeheer.ops.retries import retry_policy
 
 
 @task()
@@ -56,3 +57,8 @@ def poll_pending() -> bool:
 
 scheduler.register("metrics.recompute", timedelta(days=1), recompute_metrics.enqueue)
 scheduler.register_poll("metrics.refresh_pending", poll_pending)
+
+# Both recompute figures from the orders and costs as they are: running one twice
+# gives the same figures.
+retry_policy(refresh_account_metrics, idempotent=True, why="recomputes from the data as it is")
+retry_policy(recompute_metrics, idempotent=True, why="recomputes from the data as it is")

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.django_db
 NOT_CUSTOMER_PAGES = {"login", "logout", "logout_everywhere", "answer", "unsubscribe"}
 # Pages about the organisation's surveys: every user reads them (results are scoped).
 ORGANISATION_PAGES = {"survey_edit", "survey_results", "survey_export", "survey_send"}
+# The status of the background work: administrators and sales managers only (a friendly 403).
+OPERATIONS_PAGES = {"status", "task_retry"}
 
 
 def _web_patterns():
@@ -72,11 +74,13 @@ POST_ONLY = {
     "rsvp",
     "campaign_launch",
     "config_delete",
+    "task_retry",
 }
 
 
 def _url(pattern, world, selection_pk):
     ids = {"pk": world.account.pk, "account_pk": world.account.pk, "fmt": "csv"}
+    ids["task_id"] = world.failed_task.pk
     url = "/" + pattern
     if "contact" in pattern and "<int:pk>" in pattern:
         ids["pk"] = world.contact.pk
@@ -137,7 +141,9 @@ def test_another_account_manager_gets_404_for_the_owners_records(
     selection = SavedSelection.objects.create(owner=owner, name="s")
     client = web_as(other_manager)
     response = _request(client, name, _url(pattern, world, selection.pk))
-    if name in ORGANISATION_PAGES:
+    if name in OPERATIONS_PAGES:
+        assert response.status_code == 403, (name, response.status_code)
+    elif name in ORGANISATION_PAGES:
         assert response.status_code in {200, 302}, (name, response.status_code)
         assert b"de Bijenkorf" not in _body(response)
     elif re.search(r"<(?!str:fmt>)", pattern):  # a record id in the path
@@ -165,6 +171,8 @@ def test_read_only_user_sees_no_edit_buttons_and_cannot_post(web_as, owner, read
         else:
             assert response.status_code == 403, (name, response.status_code)
             assert AuditEntry.objects.filter(action="permission.refused", actor=reader).exists()
+    elif name in OPERATIONS_PAGES:
+        assert client.get(url).status_code == 403
     else:
         response = client.get(url)
         assert response.status_code == 200

@@ -14,5 +14,6 @@ urlpatterns = [
     path("reports/", include("relatiebeheer.reports.urls")),
     path("outbox/", include("relatiebeheer.outbox.urls")),
     path("privacy/", include("relatiebeheer.privacy.urls")),
+    path("status/", include("relatiebeheer.ops.urls")),
     path("", include("relatiebeheer.web.urls")),
 ]

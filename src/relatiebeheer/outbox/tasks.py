@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
-from relatiebeheer.ops import scheduler
+from relatiebeheer.ops import scheduler, status
 from relatiebeheer.ops.retries import retry_policy
 
 
@@ -57,3 +58,13 @@ scheduler.on_tasks_lost(_after_tasks_lost)
 # was interrupted must wait for a person ("delivery unknown"), never go out twice.
 for _task in (send_outbox, sweep_outbox):
     retry_policy(_task, idempotent=False, why="the minute sweep sends what is due")
+
+
+def _backlog() -> int:
+    """Mails waiting to be sent (queued, or being handed to the mail server)."""
+    from .models import OutboxMessage, Status
+
+    return OutboxMessage.objects.filter(status__in=[Status.QUEUED, Status.SENDING]).count()
+
+
+status.register_figure("outbox.backlog", _("Mails waiting in the outbox"), _backlog, order=10)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.urls import NoReverseMatch, reverse
 
@@ -16,6 +18,8 @@ class NavItem:
     staff_only: bool = False
     # Used now and then (imports, the outbox): under "More", so the bar fits one line.
     secondary: bool = False
+    # Only for users this says yes to (e.g. the status page: administrators, sales managers).
+    allowed: Callable[[Any], bool] | None = None
 
 
 _items: dict[str, NavItem] = {}
@@ -35,6 +39,8 @@ def nav(request) -> dict:
     items = []
     for item in sorted(_items.values(), key=lambda i: (i.order, i.key)):
         if item.staff_only and not user.is_staff:
+            continue
+        if item.allowed is not None and not item.allowed(user):
             continue
         try:
             url = reverse(item.url_name)

@@ -116,3 +116,34 @@ def test_a_worker_that_stayed_up_long_enough_restarts_after_the_first_delay_agai
     finally:
         supervisor.stop()
     assert set(supervisor.delays) == {0.05}
+
+
+def test_the_supervisor_waits_1_second_doubling_to_60_and_resets_after_30_seconds_up():
+    supervisor = Supervisor(worker_command())
+    assert (supervisor.first, supervisor.cap, supervisor.stable_after) == (1.0, 60.0, 30.0)
+
+
+def test_serve_with_worker_runs_the_worker_under_a_supervisor(monkeypatch):
+    from django.core.management import call_command
+    from gunicorn.app.base import BaseApplication
+
+    from relatiebeheer.ops import supervisor as module
+
+    started, stopped = [], []
+
+    class FakeSupervisor:
+        def __init__(self, command, **kwargs):
+            self.command = command
+
+        def start(self):
+            started.append(self.command)
+            return self
+
+        def stop(self):
+            stopped.append(True)
+
+    monkeypatch.setattr(module, "Supervisor", FakeSupervisor)
+    monkeypatch.setattr(BaseApplication, "run", lambda self: None)
+    call_command("serve", "--with-worker", "--port", "1")
+    assert started == [worker_command()]
+    assert stopped == [True]  # the worker ends with the server

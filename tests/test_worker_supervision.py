@@ -96,7 +96,7 @@ def test_backoff_grows_and_is_capped():
     delays = [backoff_delay(n) for n in range(1, 12)]
     assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
     assert delays == sorted(delays)
-    assert max(delays) == BACKOFF_MAX
+    assert max(delays) == BACKOFF_MAX == 30
 
 
 def test_a_locked_database_or_lost_connection_does_not_stop_the_worker(monkeypatch, caplog):
@@ -257,3 +257,39 @@ def test_every_task_declares_whether_it_may_be_retried():
     # Mails and imports are never repeated blindly.
     assert not retries.policy("relatiebeheer.outbox.tasks.send_outbox").idempotent
     assert not retries.policy("relatiebeheer.imports.tasks.run_import").idempotent
+
+
+def test_the_retry_settings_default_to_3_attempts_after_10_seconds_doubled():
+    from relatiebeheer.config import settings as defaults
+
+    assert (defaults.TASK_MAX_ATTEMPTS, defaults.TASK_RETRY_DELAY) == (3, 10)
+    assert defaults.WORKER_SILENT_AFTER == 120
+
+
+def test_tasks_of_a_dead_worker_follow_the_same_policy(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from relatiebeheer.ops import scheduler
+    from relatiebeheer.ops.models import WorkerHeartbeat
+
+    # Given two tasks RUNNING on a worker whose heartbeat stopped long ago
+    settings.TASK_RETRY_DELAY = 0
+    safe, unsafe = record.enqueue("lost"), not_idempotent.enqueue()
+    DBTaskResult.objects.filter(pk__in=[safe.id, unsafe.id]).update(
+        status="RUNNING", worker_ids=["w-dead"], started_at=timezone.now()
+    )
+    WorkerHeartbeat.objects.create(
+        worker_id="w-dead", pid=1, host="h", started_at=timezone.now(),
+        last_seen=timezone.now() - timedelta(minutes=10),
+    )  # fmt: skip
+    # When a worker recovers them
+    assert scheduler.recover_lost_tasks() == 2
+    # Then the idempotent one waits to run again, the other stays failed with the reason
+    assert DBTaskResult.objects.get(pk=safe.id).status == "READY"
+    lost = DBTaskResult.objects.get(pk=unsafe.id)
+    assert lost.status == "FAILED"
+    assert lost.exception_class_path.endswith("WorkerLost")
+    _worker().run()
+    assert RAN == ["lost"]

@@ -293,3 +293,23 @@ def test_tasks_of_a_dead_worker_follow_the_same_policy(settings):
     assert lost.exception_class_path.endswith("WorkerLost")
     _worker().run()
     assert RAN == ["lost"]
+
+
+def test_a_supervisor_recovers_the_tasks_of_its_dead_worker_at_once(settings):
+    from django.utils import timezone
+
+    from relatiebeheer.ops import scheduler
+    from relatiebeheer.ops.models import WorkerHeartbeat
+
+    # Given a task RUNNING on a worker that beat a second ago (so not yet aged)
+    settings.TASK_RETRY_DELAY = 0
+    scheduler.heartbeat("w-just-died", timezone.now())
+    pid = WorkerHeartbeat.objects.get(worker_id="w-just-died").pid
+    result = record.enqueue("interrupted")
+    DBTaskResult.objects.filter(pk=result.id).update(status="RUNNING", worker_ids=["w-just-died"])
+    assert scheduler.recover_lost_tasks() == 0  # its heartbeat is fresh
+    # When its supervisor saw the process exit
+    assert scheduler.recover_dead_process(pid) == 1
+    # Then its task waits to run again, and the dead worker is no longer listed
+    assert DBTaskResult.objects.get(pk=result.id).status == "READY"
+    assert not WorkerHeartbeat.objects.filter(worker_id="w-just-died").exists()

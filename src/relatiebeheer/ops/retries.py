@@ -46,6 +46,14 @@ def retry_policy(task, *, idempotent: bool, why: str) -> None:
 
 
 def policy(task_path: str) -> RetryPolicy | None:
+    if task_path not in _policies:
+        # The policy is declared beside the task: importing its module declares it.
+        from django.utils.module_loading import import_string
+
+        try:
+            import_string(task_path)
+        except ImportError:
+            return None
     return _policies.get(task_path)
 
 

@@ -115,8 +115,9 @@ def tick(now=None) -> list[str]:
     return started
 
 
-def recover_lost_tasks(now=None) -> int:
-    """Mark tasks RUNNING on workers without a recent heartbeat as failed (WorkerLost)."""
+def recover_lost_tasks(now=None, *, dead: tuple[str, ...] = ()) -> int:
+    """Mark tasks RUNNING on workers without a recent heartbeat (or on the workers named
+    in ``dead``) as failed (WorkerLost)."""
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
@@ -124,7 +125,7 @@ def recover_lost_tasks(now=None) -> int:
         WorkerHeartbeat.objects.filter(last_seen__gte=now - HEARTBEAT_TIMEOUT).values_list(
             "worker_id", flat=True
         )
-    )
+    ) - set(dead)
     lost, paths = [], []
     for result in DBTaskResult.objects.filter(status="RUNNING").only(
         "id", "worker_ids", "task_path"
@@ -148,3 +149,18 @@ def recover_lost_tasks(now=None) -> int:
             callback(paths)
     WorkerHeartbeat.objects.filter(last_seen__lt=now - HEARTBEAT_TIMEOUT * 10).delete()
     return len(lost)
+
+
+def recover_dead_process(pid: int, host: str | None = None) -> int:
+    """A supervisor saw its worker process ``pid`` on ``host`` (default: this machine)
+    exit: its tasks are lost now, not only once its heartbeat has aged. Returns the
+    number of tasks marked lost (those declared idempotent go back in the queue)."""
+    host = (host or socket.gethostname())[:200]
+    dead = tuple(
+        WorkerHeartbeat.objects.filter(pid=pid, host=host).values_list("worker_id", flat=True)
+    )
+    if not dead:
+        return 0
+    count = recover_lost_tasks(dead=dead)
+    WorkerHeartbeat.objects.filter(worker_id__in=dead).delete()
+    return count

@@ -4,7 +4,9 @@ A worker that exits while the server runs (killed, out of memory, crashed) is st
 again after a delay that doubles with every quick death in a row (``first`` seconds,
 at most ``cap``) and goes back to ``first`` once a worker has stayed up ``stable_after``
 seconds. Every exit and restart is logged. :meth:`Supervisor.stop` ends the child (TERM,
-then KILL after ``grace`` seconds) and does not restart it.
+then KILL after ``grace`` seconds) and does not restart it. ``on_exit(pid)`` runs after a
+child exited by itself, before the restart (:func:`supervise_worker` recovers the dead
+worker's tasks there).
 """
 
 from __future__ import annotations
@@ -24,6 +26,28 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "relatiebeheer.cli", "worker"]
 
 
+def _recover(pid: int) -> None:
+    from django.db import close_old_connections
+
+    from . import scheduler
+
+    try:
+        lost = scheduler.recover_dead_process(pid)
+        if lost:
+            logger.warning("worker (pid %s) left %d task(s) unfinished: recovered", pid, lost)
+    finally:
+        close_old_connections()
+
+
+def supervise_worker(command: Sequence[str] | None = None, **kwargs) -> Supervisor:
+    """The supervisor ``serve --with-worker`` runs: the worker command, and when a worker
+    dies its unfinished tasks are recovered at once (``scheduler.recover_dead_process``:
+    idempotent ones run again, the others are failed as lost) instead of after its
+    heartbeat has aged."""
+    kwargs.setdefault("on_exit", _recover)
+    return Supervisor(list(command) if command else worker_command(), **kwargs)
+
+
 class Supervisor:
     def __init__(
         self,
@@ -37,6 +61,7 @@ class Supervisor:
         name: str = "worker",
         popen: Callable[..., subprocess.Popen] = subprocess.Popen,
         popen_kwargs: dict | None = None,
+        on_exit: Callable[[int], object] | None = None,
     ) -> None:
         self.command = list(command)
         self.env = env
@@ -51,6 +76,7 @@ class Supervisor:
         self.restarts = 0
         self.delays: list[float] = []  # the waits before each restart, in order
         self.started = threading.Event()  # set whenever a child process was started
+        self.on_exit = on_exit  # called with the pid of a child that exited by itself
 
     # --- the loop ----------------------------------------------------------------------
     def start(self) -> Supervisor:
@@ -78,6 +104,11 @@ class Supervisor:
             code = process.wait()
             if self._stop.is_set():
                 return
+            if self.on_exit is not None:
+                try:
+                    self.on_exit(process.pid)
+                except Exception:
+                    logger.exception("%s: cleaning up after pid %s failed", self.name, process.pid)
             lived = time.monotonic() - self.started_at
             quick_deaths = 0 if lived >= self.stable_after else quick_deaths
             quick_deaths += 1

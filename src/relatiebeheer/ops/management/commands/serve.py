@@ -28,13 +28,13 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, threads, with_worker, **options):
         from gunicorn.app.base import BaseApplication
 
-        from relatiebeheer.ops.supervisor import Supervisor, worker_command
+        from relatiebeheer.ops.supervisor import supervise_worker
 
         supervisor = None
         if with_worker:
             if not logging.getLogger("relatiebeheer.ops.supervisor").isEnabledFor(logging.INFO):
                 logging.getLogger("relatiebeheer.ops.supervisor").setLevel(logging.INFO)
-            supervisor = Supervisor(worker_command()).start()
+            supervisor = supervise_worker().start()
 
         class App(BaseApplication):
             def load_config(self):

@@ -161,6 +161,6 @@ def recover_dead_process(pid: int, host: str | None = None) -> int:
     )
     if not dead:
         return 0
-    count = recover_lost_tasks(dead=dead)
-    WorkerHeartbeat.objects.filter(worker_id__in=dead).delete()
-    return count
+    # The heartbeat row stays: "last seen" on the status page is still true, and it ages
+    # out like any other.
+    return recover_lost_tasks(dead=dead)

@@ -26,6 +26,8 @@ NOT_CUSTOMER_PAGES = {"login", "logout", "logout_everywhere", "answer", "unsubsc
 AUDIT_READERS_ONLY = {"audit_log", "audit_export"}
 # Pages about the organisation's surveys: every user reads them (results are scoped).
 ORGANISATION_PAGES = {"survey_edit", "survey_results", "survey_export", "survey_send"}
+# The status of the background work: administrators and sales managers only (a friendly 403).
+OPERATIONS_PAGES = {"status", "task_retry"}
 
 
 def _web_patterns():
@@ -75,11 +77,13 @@ POST_ONLY = {
     "rsvp",
     "campaign_launch",
     "config_delete",
+    "task_retry",
 }
 
 
 def _url(pattern, world, selection_pk):
     ids = {"pk": world.account.pk, "account_pk": world.account.pk, "fmt": "csv"}
+    ids["task_id"] = world.failed_task.pk
     url = "/" + pattern
     if "contact" in pattern and "<int:pk>" in pattern:
         ids["pk"] = world.contact.pk
@@ -143,6 +147,8 @@ def test_another_account_manager_gets_404_for_the_owners_records(
     if name in AUDIT_READERS_ONLY:
         assert response.status_code == 403, (name, response.status_code)
         assert b"de Bijenkorf" not in _body(response)
+    elif name in OPERATIONS_PAGES:
+        assert response.status_code == 403, (name, response.status_code)
     elif name in ORGANISATION_PAGES:
         assert response.status_code in {200, 302}, (name, response.status_code)
         assert b"de Bijenkorf" not in _body(response)
@@ -175,6 +181,8 @@ def test_read_only_user_sees_no_edit_buttons_and_cannot_post(web_as, owner, read
         response = client.get(url)
         assert response.status_code == 403, (name, response.status_code)
         assert b"account.create" not in _body(response)
+    elif name in OPERATIONS_PAGES:
+        assert client.get(url).status_code == 403
     else:
         response = client.get(url)
         assert response.status_code == 200

@@ -146,6 +146,8 @@ API_MANAGER_ONLY = {
     "/api/v1/outbox/messages/{message_id}/resend",
     "/api/v1/outbox/messages/{message_id}/mark-sent",
 }
+# Operations for administrators only.
+API_ADMIN_ONLY = {"/api/v1/status/tasks/{task_result_id}/retry"}
 
 
 class _Seen:
@@ -182,12 +184,14 @@ def test_every_api_write_is_covered():
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "path"), API_WRITES)
 def test_every_api_write_operation_runs_a_declared_writer(
-    api_as, owner, sales_manager, method, path
+    request, api_as, owner, sales_manager, method, path
 ):
     from relatiebeheer.common import writers
 
     world = build_world(owner)
     user = sales_manager if path in API_MANAGER_ONLY else owner
+    if path in API_ADMIN_ONLY:
+        user = request.getfixturevalue("admin_user")
     ids = world.path_ids()
     if path.startswith("/api/v1/outbox/messages/{message_id}/"):
         from relatiebeheer.outbox.models import OutboxMessage, Status
@@ -283,6 +287,8 @@ WEB_MANAGER_ONLY = {
     "config_delete",
     "idea_edit",
 }
+# Routes for administrators only.
+WEB_ADMIN_ONLY = {"task_retry"}
 
 
 def _failed_message(world, user):
@@ -389,12 +395,16 @@ def _form_for(client, world, url, name=None):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "pattern"), WEB_POSTS)
-def test_every_web_form_runs_a_declared_writer(web_as, owner, sales_manager, name, pattern):
+def test_every_web_form_runs_a_declared_writer(
+    request, web_as, owner, sales_manager, name, pattern
+):
     from relatiebeheer.common import writers
     from relatiebeheer.relations.models import SavedSelection
 
     world = build_world(owner)
     user = sales_manager if name in WEB_MANAGER_ONLY | ORGANISATION_PAGES else owner
+    if name in WEB_ADMIN_ONLY:
+        user = request.getfixturevalue("admin_user")
     client = web_as(user)
     url = _web_url(pattern, world, SavedSelection.objects.create(owner=user, name="s").pk)
     if name in WEB_SETUP:

@@ -35,6 +35,8 @@ class World:
     # a binding activity, a wish, a competitor note, an event with an invitation and a
     # draft campaign for the account (see _loyalty).
     loyalty: dict | None = None
+    # Background work: a task that failed (the status page offers to retry it).
+    failed_task: object = None
 
     def path_ids(self) -> dict[str, int]:
         """Path parameter name → the id of the owner's record of that kind."""
@@ -49,6 +51,7 @@ class World:
             "followup_id": self.followup.pk,
             "message_id": self.message.pk,
             "job_id": self.import_job.pk,
+            "task_result_id": self.failed_task.pk if self.failed_task else 0,
             **{
                 f"{name}_id": obj.pk
                 for name, obj in (self.loyalty or {}).items()
@@ -79,7 +82,27 @@ def build_world(owner) -> World:
     _satisfaction(world, owner)
     _imports(world, owner)
     _loyalty(world, owner)
+    world.failed_task = failed_task()
     return world
+
+
+def failed_task():
+    """A background task that failed (every attempt): the status page lists it."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from relatiebeheer.reports.tasks import refresh_dashboard
+
+    result = refresh_dashboard.enqueue()
+    DBTaskResult.objects.filter(pk=result.id).update(
+        status="FAILED",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        exception_class_path="builtins.ValueError",
+        traceback="Traceback (most recent call last):\nValueError: boom",
+        worker_ids=["w-test", "w-test", "w-test"],
+    )
+    return DBTaskResult.objects.get(pk=result.id)
 
 
 def _loyalty(world: World, owner) -> None:
@@ -228,6 +251,7 @@ def sample_body(method: str, path: str, world: World) -> dict | None:
     bodies["/api/v1/followups/{followup_id}/close"] = {"outcome": "resolved"}
     bodies["/api/v1/outbox/messages/{message_id}/resend"] = {}
     bodies["/api/v1/outbox/messages/{message_id}/mark-sent"] = {}
+    bodies["/api/v1/status/tasks/{task_result_id}/retry"] = {}
     bodies["/api/v1/portfolios/transfer"] = {
         "from_user_id": world.account.manager_id,
         "to_user_id": world.account.manager_id,

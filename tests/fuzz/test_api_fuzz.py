@@ -32,8 +32,9 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# Managers-only operations answer 403 to an account manager whatever the ids.
-MANAGER_ONLY = {"/api/v1/portfolios/transfer"}
+# Managers-only operations answer 403 to an account manager whatever the ids (so does
+# the status of the background work: administrators and sales managers only).
+MANAGER_ONLY = {"/api/v1/portfolios/transfer", "/api/v1/status/tasks/{task_result_id}/retry"}
 # Organisation-wide definitions, not customer data: every user may read a survey, only
 # managers change one (403), and its results count only the caller's own accounts.
 SHARED_DEFINITIONS = {"survey_id"}

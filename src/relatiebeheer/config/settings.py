@@ -242,6 +242,13 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip() or "http://127.0.0.1:8000"
 
 # --- Background tasks ------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A failed task declared idempotent runs again, at most TASK_MAX_ATTEMPTS times in all,
+# after TASK_RETRY_DELAY seconds doubled per attempt (at most TASK_RETRY_DELAY_MAX).
+TASK_MAX_ATTEMPTS = int(os.environ.get("TASK_MAX_ATTEMPTS", "3"))
+TASK_RETRY_DELAY = float(os.environ.get("TASK_RETRY_DELAY", "10"))
+TASK_RETRY_DELAY_MAX = float(os.environ.get("TASK_RETRY_DELAY_MAX", "3600"))
+# The dashboard warns administrators when no worker was seen for this many seconds.
+WORKER_SILENT_AFTER = int(os.environ.get("WORKER_SILENT_AFTER", "120"))
 
 # --- Security (production values when DEBUG is off) -------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -15,5 +15,6 @@ urlpatterns = [
     path("outbox/", include("relatiebeheer.outbox.urls")),
     path("privacy/", include("relatiebeheer.privacy.urls")),
     path("audit/", include("relatiebeheer.audit.urls")),
+    path("status/", include("relatiebeheer.ops.urls")),
     path("", include("relatiebeheer.web.urls")),
 ]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from relatiebeheer.ops import scheduler
+from relatiebeheer.ops.retries import retry_policy
 
 
 @task()
@@ -25,3 +26,11 @@ def mark_stale_imports() -> int:
 
 
 scheduler.register("imports.mark_stale", timedelta(minutes=10), mark_stale_imports.enqueue)
+
+retry_policy(
+    run_import,
+    idempotent=False,
+    why="a merge that committed must not run twice; an interrupted import is marked "
+    "failed by imports.mark_stale and started again by a person",
+)
+retry_policy(mark_stale_imports, idempotent=True, why="marks only jobs still active and stale")

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
-from relatiebeheer.ops import scheduler
+from relatiebeheer.ops import scheduler, status
+from relatiebeheer.ops.retries import retry_policy
 
 # A change to more accounts than this is left to the next full evaluation.
 PARTIAL_LIMIT = 2000
@@ -95,3 +97,25 @@ def poll_pending() -> bool:
 
 scheduler.register("loyalty.evaluate", timedelta(days=1), evaluate_all.enqueue)
 scheduler.register_poll("loyalty.evaluate_pending", poll_pending)
+
+# Evaluations and scorecards are computed from the orders and judgements as they are:
+# running one twice gives the same tiers and scores (see ``evaluate_all``).
+for _task in (evaluate_all, evaluate_programme_task, store_all_scorecards, evaluate_pending):
+    retry_policy(_task, idempotent=True, why="evaluates from the data as it is")
+
+
+def _last_evaluation():
+    """When the whole book's loyalty evaluation last finished (the daily task)."""
+    from django_tasks_db.models import DBTaskResult
+
+    return (
+        DBTaskResult.objects.filter(status="SUCCESSFUL", task_path=evaluate_all.module_path)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+
+
+status.register_figure(
+    "loyalty.last_evaluation", _("Last loyalty evaluation"), _last_evaluation, kind="time"
+)

@@ -5,7 +5,8 @@ The django-tasks database backend has no scheduler and no retries. The worker ru
 enqueued once (the ``ScheduledRun`` unique constraint makes that idempotent, with
 any number of workers), and tasks left RUNNING by a worker that died are marked
 failed with :class:`WorkerLost`, so features that care (the outbox) can flag their
-work as "delivery unknown" instead of repeating it blindly.
+work as "delivery unknown" instead of repeating it blindly; tasks declared idempotent
+go back in the queue (``ops.retries``).
 """
 
 from __future__ import annotations
@@ -114,8 +115,9 @@ def tick(now=None) -> list[str]:
     return started
 
 
-def recover_lost_tasks(now=None) -> int:
-    """Mark tasks RUNNING on workers without a recent heartbeat as failed (WorkerLost)."""
+def recover_lost_tasks(now=None, *, dead: tuple[str, ...] = ()) -> int:
+    """Mark tasks RUNNING on workers without a recent heartbeat (or on the workers named
+    in ``dead``) as failed (WorkerLost)."""
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
@@ -123,7 +125,7 @@ def recover_lost_tasks(now=None) -> int:
         WorkerHeartbeat.objects.filter(last_seen__gte=now - HEARTBEAT_TIMEOUT).values_list(
             "worker_id", flat=True
         )
-    )
+    ) - set(dead)
     lost, paths = [], []
     for result in DBTaskResult.objects.filter(status="RUNNING").only(
         "id", "worker_ids", "task_path"
@@ -140,7 +142,25 @@ def recover_lost_tasks(now=None) -> int:
             traceback="The worker running this task stopped before it finished.",
         )
         logger.warning("marked %d task(s) of stopped workers as failed", len(lost))
+        from . import retries
+
+        retries.requeue_lost(DBTaskResult.objects.filter(id__in=lost, status="FAILED"))
         for callback in _recoverers:
             callback(paths)
     WorkerHeartbeat.objects.filter(last_seen__lt=now - HEARTBEAT_TIMEOUT * 10).delete()
     return len(lost)
+
+
+def recover_dead_process(pid: int, host: str | None = None) -> int:
+    """A supervisor saw its worker process ``pid`` on ``host`` (default: this machine)
+    exit: its tasks are lost now, not only once its heartbeat has aged. Returns the
+    number of tasks marked lost (those declared idempotent go back in the queue)."""
+    host = (host or socket.gethostname())[:200]
+    dead = tuple(
+        WorkerHeartbeat.objects.filter(pid=pid, host=host).values_list("worker_id", flat=True)
+    )
+    if not dead:
+        return 0
+    # The heartbeat row stays: "last seen" on the status page is still true, and it ages
+    # out like any other.
+    return recover_lost_tasks(dead=dead)

@@ -2,6 +2,8 @@
 
 from django_tasks import task
 
+from .retries import retry_policy
+
 
 @task()
 def check_figures_task() -> int:
@@ -9,3 +11,11 @@ def check_figures_task() -> int:
     from .figure_checks import check_figures
 
     return sum(result.differences for result in check_figures(repair=True))
+
+
+retry_policy(
+    check_figures_task,
+    idempotent=True,
+    why="compares the kept figures with a fresh computation and repairs them; "
+    "a second run finds nothing more to repair",
+)

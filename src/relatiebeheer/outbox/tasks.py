@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
-from relatiebeheer.ops import scheduler
+from relatiebeheer.ops import scheduler, status
+from relatiebeheer.ops.retries import retry_policy
 
 
 def _claim_ref(context) -> str:
@@ -51,3 +53,18 @@ def _after_tasks_lost(task_paths: list[str]) -> None:
 
 scheduler.register("outbox.sweep", timedelta(minutes=1), sweep_outbox.enqueue)
 scheduler.on_tasks_lost(_after_tasks_lost)
+
+# Not retried: the minute sweep sends whatever is due anyway, and a mail whose sending
+# was interrupted must wait for a person ("delivery unknown"), never go out twice.
+for _task in (send_outbox, sweep_outbox):
+    retry_policy(_task, idempotent=False, why="the minute sweep sends what is due")
+
+
+def _backlog() -> int:
+    """Mails waiting to be sent (queued, or being handed to the mail server)."""
+    from .models import OutboxMessage, Status
+
+    return OutboxMessage.objects.filter(status__in=[Status.QUEUED, Status.SENDING]).count()
+
+
+status.register_figure("outbox.backlog", _("Mails waiting in the outbox"), _backlog, order=10)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from relatiebeheer.ops import scheduler
+from relatiebeheer.ops.retries import retry_policy
 
 
 @task()
@@ -49,3 +50,9 @@ scheduler.register(
     "satisfaction.followups_overdue", timedelta(hours=1), notify_overdue_followups.enqueue
 )
 scheduler.register("satisfaction.rate_counters", timedelta(hours=1), cleanup_rate_counters.enqueue)
+
+# Each job is idempotent (see the module docstring): automatic sends are recorded per
+# contact moment, reminders and overdue notices claim their row before mailing, mails
+# have idempotency keys, and the counter cleanup deletes only expired rows.
+for _task in (auto_invite, send_reminders, notify_overdue_followups, cleanup_rate_counters):
+    retry_policy(_task, idempotent=True, why="claims its rows; mails have idempotency keys")

@@ -76,6 +76,17 @@ def is_admin(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN))
 
 
+def can_see_operations(user) -> bool:
+    """The status of the background work (worker, queue, failed tasks): administrators
+    and sales managers read it; only administrators act on it (retry a task)."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in {Role.ADMIN, Role.SALES_MANAGER})
+    )
+
+
 def system_user() -> User:
     """The user the command line acts as when no ``--as`` is given."""
     from django.conf import settings

@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
 from django_tasks import task
 
-from relatiebeheer.ops import scheduler
+from relatiebeheer.ops import scheduler, status
+from relatiebeheer.ops.retries import retry_policy
 
 
 @task()
@@ -56,3 +58,19 @@ def poll_pending() -> bool:
 
 scheduler.register("metrics.recompute", timedelta(days=1), recompute_metrics.enqueue)
 scheduler.register_poll("metrics.refresh_pending", poll_pending)
+
+# Both recompute figures from the orders and costs as they are: running one twice
+# gives the same figures.
+retry_policy(refresh_account_metrics, idempotent=True, why="recomputes from the data as it is")
+retry_policy(recompute_metrics, idempotent=True, why="recomputes from the data as it is")
+
+
+def _last_recompute():
+    from .models import MetricsRun
+
+    return MetricsRun.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
+
+
+status.register_figure(
+    "metrics.last_recompute", _("Last recompute of the figures"), _last_recompute, kind="time"
+)

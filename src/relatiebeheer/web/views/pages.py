@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
 
+from relatiebeheer.ops import selectors as ops
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.models import Account, Interaction, Task
 from relatiebeheer.sales import selectors as sales
@@ -19,6 +20,7 @@ def dashboard(request):
     """My accounts, my open and overdue tasks, recent contact moments, revenue per month.
 
     An account manager sees their own portfolio; a sales manager or reader sees everyone's.
+    An administrator is warned when no worker was seen for ``WORKER_SILENT_AFTER`` seconds.
     """
     user, today = request.user, timezone.localdate()
     mine_only = not sees_all_accounts(user)
@@ -52,6 +54,7 @@ def dashboard(request):
         "mine_only": mine_only,
         "today": today,
         "cards": [(card, card.load(request)) for card in dashboard_cards()],
+        "worker_warning": ops.worker_warning(actor=user),
     }
     return render(request, "web/dashboard.html", context)
 

@@ -1,11 +1,14 @@
-"""Serve the app with gunicorn (a production server), optionally with a worker beside it."""
+"""Serve the app with gunicorn (a production server), optionally with a worker beside it.
+
+With ``--with-worker`` the worker runs as a child process under a
+:class:`~relatiebeheer.ops.supervisor.Supervisor`: a worker that dies (killed, crashed)
+is started again with a growing delay, and every restart is logged.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-import signal
-import subprocess
-import sys
 
 from django.core.management.base import BaseCommand
 
@@ -25,9 +28,13 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, workers, threads, with_worker, **options):
         from gunicorn.app.base import BaseApplication
 
-        worker = None
+        from relatiebeheer.ops.supervisor import supervise_worker
+
+        supervisor = None
         if with_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "relatiebeheer.cli", "worker"])
+            if not logging.getLogger("relatiebeheer.ops.supervisor").isEnabledFor(logging.INFO):
+                logging.getLogger("relatiebeheer.ops.supervisor").setLevel(logging.INFO)
+            supervisor = supervise_worker().start()
 
         class App(BaseApplication):
             def load_config(self):
@@ -46,6 +53,5 @@ class Command(BaseCommand):
         try:
             App().run()
         finally:
-            if worker is not None:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(timeout=15)
+            if supervisor is not None:
+                supervisor.stop()

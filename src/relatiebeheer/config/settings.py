@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "relatiebeheer.common.bodylimit.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -282,6 +283,10 @@ RECOMPUTE_READ_WORKERS = int(os.environ.get("RECOMPUTE_READ_WORKERS", "0") or 0)
 RELATIEBEHEER = {
     "CLI_USERNAME": "cli",
 }
+
+# The largest file ``POST /api/v1/imports`` takes (JSON, multipart or a streamed CSV body);
+# anything larger is answered 413 before it is read (relatiebeheer.common.bodylimit).
+IMPORT_UPLOAD_MAX_BYTES = int(float(os.environ.get("IMPORT_UPLOAD_MAX_MB", "50") or 50) * 1024**2)
 
 # Lockout is per username on purpose (see AXES_LOCKOUT_PARAMETERS above): counting per
 # address would lock a whole office behind one NAT address out after five typos.

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "relatiebeheer.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -283,6 +284,14 @@ RECOMPUTE_READ_WORKERS = int(os.environ.get("RECOMPUTE_READ_WORKERS", "0") or 0)
 RELATIEBEHEER = {
     "CLI_USERNAME": "cli",
 }
+
+# Browser features no page uses, switched off for every response (web.headers). Empty: none.
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=(), "
+    "xr-spatial-tracking=()",
+)
 
 # The largest file ``POST /api/v1/imports`` takes (JSON, multipart or a streamed CSV body);
 # anything larger is answered 413 before it is read (relatiebeheer.common.bodylimit).

@@ -14,3 +14,8 @@ class OpsConfig(AppConfig):
 
         register_schedule()
         writers.install_guard()
+        from django.db.backends.signals import connection_created
+
+        from relatiebeheer.common.files import private_sqlite
+
+        connection_created.connect(private_sqlite, weak=False, dispatch_uid="files.private")

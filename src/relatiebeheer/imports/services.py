@@ -7,8 +7,9 @@ Who may import (the rule, also in the README):
   account manager on imported accounts;
 * account managers import into the accounts they may see (their portfolio and
   accounts shared with them): rows pointing at other accounts are refused as "unknown
-  account", rows matching records of other accounts as "belongs to an account you
-  cannot change"; accounts they create are theirs, and they cannot hand accounts to
+  account", rows naming records of other accounts by number as "unknown record" (as if
+  they did not exist; by external id: "external id already used"); accounts they
+  create are theirs, and they cannot hand accounts to
   someone else (as in the account form).
 
 A job is seen by the user who started it and by those who see every account; only

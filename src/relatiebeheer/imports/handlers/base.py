@@ -294,7 +294,8 @@ class KindHandler:
             f"s.target_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} t JOIN {visible} v "
             f"ON v.id = t.{account} WHERE t.id = s.target_id)"
         )
-        if "id" in self.engine.col_of:
+        staged = {column for column, _type in stage.tables.get("main", [])}
+        if "id" in self.engine.col_of and "given_id" in staged:
             self.sql_issues(
                 stage,
                 f"{hidden} AND s.given_id IS NOT NULL",

@@ -107,6 +107,8 @@ def test_another_account_manager_sees_nothing_of_the_owners(
 def test_read_only_user_reads_but_never_writes(api_as, owner, reader, method, path):
     world = build_world(owner)
     response = _call(api_as(reader), method, path, world)
+    # Every answer to a signed-in caller is kept by no cache (tests/test_headers_and_files.py).
+    assert response["Cache-Control"] == "no-store" and response["Permissions-Policy"]
     if path in AUDIT_READERS_ONLY:
         assert response.status_code == 403, response.json_body
         assert response.json_body["code"] == "permission_denied"
@@ -127,6 +129,7 @@ def test_owner_reads_every_record(api_as, owner, sales_manager, method, path):
     reader = sales_manager if path in AUDIT_READERS_ONLY else owner
     response = _call(api_as(reader), method, path, world)
     assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
     if "{" not in path and "count" in response.json_body:
         assert response.json_body["count"] >= 1
 

@@ -260,3 +260,16 @@ def test_a_demo_username_taken_by_another_role_stops_the_load(loaded):
     with pytest.raises(CommandError, match="'daan' exists already"):
         demo("--force", "--today", TODAY.isoformat())
     assert snapshot() == before
+
+
+def test_each_demo_user_has_a_salt_of_its_own(loaded):
+    from django.contrib.auth.hashers import identify_hasher
+
+    hashes = list(
+        User.objects.filter(username__in=["sanne", "daan", "eva", "lezer", "beheer"]).values_list(
+            "password", flat=True
+        )
+    )
+    assert len(hashes) == 5
+    salts = {identify_hasher(encoded).decode(encoded)["salt"] for encoded in hashes}
+    assert len(set(hashes)) == 5 and len(salts) == 5

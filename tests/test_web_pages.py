@@ -144,6 +144,8 @@ def test_another_account_manager_gets_404_for_the_owners_records(
     selection = SavedSelection.objects.create(owner=owner, name="s")
     client = web_as(other_manager)
     response = _request(client, name, _url(pattern, world, selection.pk))
+    # Every answer to a signed-in user is kept by no cache (tests/test_headers_and_files.py).
+    assert response["Cache-Control"] == "no-store" and response["Permissions-Policy"]
     if name in AUDIT_READERS_ONLY:
         assert response.status_code == 403, (name, response.status_code)
         assert b"de Bijenkorf" not in _body(response)
@@ -186,6 +188,7 @@ def test_read_only_user_sees_no_edit_buttons_and_cannot_post(web_as, owner, read
     else:
         response = client.get(url)
         assert response.status_code == 200
+        assert response["Cache-Control"] == "no-store"
         body = _body(response)
         assert b'href="/accounts/new/"' not in body
         assert b"/edit/" not in body

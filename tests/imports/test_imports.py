@@ -12,6 +12,7 @@ from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.common.errors import PermissionRefused
 from relatiebeheer.imports import services
 from relatiebeheer.imports.jobs import rejected_path
+from relatiebeheer.imports.messages import describe
 from relatiebeheer.imports.models import ImportJob
 from relatiebeheer.relations.models import Account, Contact, Interaction
 from relatiebeheer.sales.models import CostEntry, Order, OrderLine
@@ -282,13 +283,59 @@ def test_account_managers_import_only_into_their_own_accounts(owner, other_manag
     content = "Order id;Klantnummer;Datum;Omzet\nM1;MINE;2026-11-27;10,00\nT2;THEIRS;2026-11-27;10,00\nT1;MINE;2026-11-27;10,00\n"
     job = run_import(owner, "orders", content)
     codes = sorted(job.issues.values_list("code", flat=True))
-    assert codes == ["not_yours", "unknown_account"]
+    # T1 is another portfolio's order: its external id is taken, nothing more is said.
+    assert codes == ["external_id_taken", "unknown_account"]
     assert not Order.objects.filter(account=mine).exists()
     # New accounts land in the importer's portfolio; handing them to others is refused.
     job = run_import(owner, "accounts", "Naam;Plaats\nNieuw;Gouda\n")
     assert Account.objects.get(name="Nieuw").manager == owner
     job = run_import(owner, "accounts", f"Naam;Accountmanager\nAnder;{other_manager.username}\n")
     assert job.issues.get().code == "manager_not_allowed"
+
+
+@pytest.mark.parametrize("kind", ["orders", "costs", "contacts", "interactions"])
+def test_another_portfolios_record_is_as_unknown_as_a_missing_one(
+    owner, other_manager, run_import, kind
+):
+    # Given an order (or cost) of another manager's account, and one of the owner's
+    from ..factories import ContactFactory, CostEntryFactory, InteractionFactory
+
+    mine = AccountFactory(external_id="MINE", manager=owner)
+    theirs = AccountFactory(external_id="THEIRS", manager=other_manager)
+    if kind == "orders":
+        hidden = OrderFactory(account=theirs, external_id="T1", revenue=Decimal("50.00"))
+        header, value = "Nummer;Klantnummer;Datum;Omzet", "10,00"
+        mapping = {"id": "Nummer", "account_external_id": "Klantnummer", "date": "Datum"}
+        mapping["revenue"] = "Omzet"
+    elif kind == "costs":
+        hidden = CostEntryFactory(account=theirs)
+        header, value = "Nummer;Klantnummer;Datum;Bedrag;Soort", "10,00;service"
+        mapping = {"id": "Nummer", "account_external_id": "Klantnummer", "date": "Datum"}
+        mapping.update({"amount": "Bedrag", "category": "Soort"})
+    elif kind == "contacts":
+        hidden = ContactFactory(account=theirs)
+        header, value = "Nummer;Klantnummer;Datum;Achternaam", "Jansen"
+        mapping = {"id": "Nummer", "account_external_id": "Klantnummer", "last_name": "Achternaam"}
+    else:
+        hidden = InteractionFactory(account=theirs)
+        header, value = "Nummer;Klantnummer;Datum;Onderwerp", "Bezoek"
+        mapping = {"id": "Nummer", "account_external_id": "Klantnummer", "occurred_at": "Datum"}
+        mapping["subject"] = "Onderwerp"
+    missing = 10**9
+    content = f"{header}\n{hidden.pk};MINE;27-11-2026;{value}\n{missing};MINE;28-11-2026;{value}\n"
+    # When the owner names both by Relatiebeheer number
+    job = run_import(owner, kind, content, mapping=mapping)
+    # Then both rows get the same answer: unknown record, with the same reason
+    issues = list(job.issues.order_by("row").values_list("field", "code"))
+    assert issues == [("id", "unknown_record"), ("id", "unknown_record")]
+    reports = {describe(i.code, i.params) for i in job.issues.all()}
+    assert len(reports) == 1
+    # … and nothing of theirs changed, nothing was added to mine.
+    hidden.refresh_from_db()
+    assert hidden.account == theirs and getattr(hidden, "version", 1) == 1
+    assert not Order.objects.filter(account=mine).exists()
+    assert not Contact.objects.filter(account=mine).exists()
+    assert not Interaction.objects.filter(account=mine).exists()
 
 
 def test_read_only_users_cannot_import(reader):

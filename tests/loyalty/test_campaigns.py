@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from relatiebeheer.common.errors import InvalidInput, NotFound
 from relatiebeheer.loyalty.campaigns import results
@@ -122,7 +123,7 @@ def test_a_simulated_ten_percent_lift_on_2000_accounts_is_found_with_its_interva
                   revenue=D(f"{max(amount, 1):.2f}"), cost_of_goods=D("0.00"))
         )  # fmt: skip
     Order.objects.bulk_create(orders)
-    result = results.campaign_result(campaign, today=TODAY)
+    result = results.campaign_result(campaign, actor=owner, today=TODAY)
     revenue = result.revenue
     assert (result.target_n, result.control_n) == (1600, 400)
     assert revenue.ci_low > 0  # excludes zero
@@ -140,7 +141,7 @@ def test_one_account_is_measured_before_against_after_as_weaker_evidence(owner, 
         starts_on=TODAY - timedelta(days=29), ends_on=TODAY + timedelta(days=30),
     )  # fmt: skip
     campaigns.campaign_launch(actor=owner, campaign=campaign, version=campaign.version)
-    result = results.campaign_result(campaign, today=TODAY)
+    result = results.campaign_result(campaign, actor=owner, today=TODAY)
     assert result.design == "before_after"
     assert result.revenue.weaker_evidence and "control group" in result.revenue.note
     assert result.revenue.difference == pytest.approx(10500 - (9000 + 9500 + 9200) / 3)
@@ -158,3 +159,97 @@ def test_another_account_manager_does_not_see_the_campaign(owner, other_manager,
         campaigns.campaign_update(
             actor=other_manager, campaign=campaign, version=1, data={"name": "x"}
         )
+
+
+# --- who sees a campaign's figures -------------------------------------------------------------
+
+
+def _book_campaign(sales_manager, owner, other_manager, *, mine, theirs, **extra):
+    """A campaign a sales manager launched over ``mine`` of the owner's accounts and
+    ``theirs`` of another manager's, each with one order in the campaign period."""
+    accounts = _segment_accounts(owner, mine) + _segment_accounts(other_manager, theirs)
+    Order.objects.bulk_create(
+        [
+            Order(account=a, date=TODAY - timedelta(days=30), status="paid",
+                  revenue=D(1000 + 37 * i), cost_of_goods=D("0.00"))
+            for i, a in enumerate(accounts)
+        ]
+    )  # fmt: skip
+    campaign = _campaign(sales_manager, **extra)
+    campaigns.campaign_launch(actor=sales_manager, campaign=campaign, version=campaign.version)
+    return campaign
+
+
+def _api_result(api_as, user, campaign):
+    with time_machine.travel(TODAY, tick=False):
+        return api_as(user).get(f"loyalty/campaigns/{campaign.pk}/result")
+
+
+def test_a_small_book_wide_campaign_shows_an_account_manager_a_note_not_figures(
+    api_as, web_as, sales_manager, owner, other_manager
+):
+    # Given a campaign over 7 accounts, 2 of them the owner's (the case from the issue)
+    campaign = _book_campaign(
+        sales_manager, owner, other_manager, mine=2, theirs=5, control_fraction=D("0.3")
+    )
+    assert campaign.members.filter(account__manager=owner).exists()
+    # When the owner (an account manager) asks for its result
+    result = results.campaign_result(campaign, actor=owner, today=TODAY)
+    # Then no figure is given: no effect, no cost, no profit, no chart — a message instead
+    assert result.scope == "withheld" and "10" in result.message
+    assert (result.revenue, result.orders, result.profit, result.margin) == (None,) * 4
+    assert result.cost == D("0.00") and result.chart == {}
+    answer = _api_result(api_as, owner, campaign)
+    assert answer.status_code == 200
+    body = answer.json_body
+    assert body["scope"] == "withheld" and body["revenue"] is None and body["profit"] is None
+    with time_machine.travel(TODAY, tick=False):
+        page = web_as(owner).get(f"/loyalty/campaigns/{campaign.pk}/")
+    content = page.content.decode()
+    assert 'data-testid="campaign-message"' in content
+    assert 'data-testid="revenue-difference"' not in content and "means-data" not in content
+    # … while the sales manager sees the figures.
+    full = results.campaign_result(campaign, actor=sales_manager, today=TODAY)
+    assert full.scope == "all" and full.revenue is not None and full.profit is not None
+    assert _api_result(api_as, sales_manager, campaign).json_body["revenue"] is not None
+
+
+def test_a_large_book_wide_campaign_shows_figures_with_a_note(
+    api_as, sales_manager, owner, other_manager
+):
+    # Given 60 accounts (48 targeted, 12 held back), 3 of them the owner's
+    campaign = _book_campaign(sales_manager, owner, other_manager, mine=3, theirs=57)
+    result = results.campaign_result(campaign, actor=owner, today=TODAY)
+    assert (result.target_n, result.control_n) == (48, 12)
+    assert result.scope == "book" and result.revenue is not None
+    assert "48" in result.note and "12" in result.note
+    body = _api_result(api_as, owner, campaign).json_body
+    assert body["scope"] == "book" and body["note"]
+    # The figures are the campaign's own, the same a sales manager sees.
+    full = results.campaign_result(campaign, actor=sales_manager, today=TODAY)
+    assert result.revenue.difference == full.revenue.difference and full.note == ""
+
+
+def test_a_campaign_over_the_managers_own_accounts_shows_everything(owner):
+    campaign = _campaign(owner)
+    _segment_accounts(owner, 10)
+    campaigns.campaign_launch(actor=owner, campaign=campaign, version=campaign.version)
+    result = results.campaign_result(campaign, actor=owner, today=TODAY)
+    assert result.scope == "all" and result.message == "" and result.note == ""
+    assert result.revenue is not None
+
+
+def test_a_one_account_campaign_on_an_account_handed_over_is_withheld(
+    owner, other_manager, account
+):
+    Order.objects.create(account=account, date=TODAY - timedelta(days=10), status="paid",
+                         revenue=D("10500"), cost_of_goods=D("0.00"))  # fmt: skip
+    campaign = _campaign(
+        owner, selection="account", account=account, segments=[],
+        starts_on=TODAY - timedelta(days=29), ends_on=TODAY + timedelta(days=30),
+    )  # fmt: skip
+    campaigns.campaign_launch(actor=owner, campaign=campaign, version=campaign.version)
+    Account.objects.filter(pk=account.pk).update(manager=other_manager)
+    # The owner made the campaign (so still sees it) but no longer sees the account.
+    result = results.campaign_result(campaign, actor=owner, today=TODAY)
+    assert result.scope == "withheld" and result.revenue is None and result.chart == {}

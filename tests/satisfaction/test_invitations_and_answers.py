@@ -253,6 +253,47 @@ def test_guessing_is_limited_per_address_but_respondents_are_not(
     assert RateCounter.objects.filter(key__startswith="f:").exists()
 
 
+def test_valid_links_from_an_address_that_hit_the_limit_are_still_answered(
+    owner, people, smtp, send_outbox, client
+):
+    # Given an office behind one address where someone tried many unknown links
+    config = SatisfactionSettings.load()
+    config.rate_limit_failures_per_address = 20
+    config.save()
+    contacts = [
+        consenting_contact(AccountFactory(manager=owner), email=f"o{n}@x.example") for n in range(3)
+    ]
+    _invite(owner, contacts)
+    send_outbox()
+    paths = [_path(answer_link(smtp.to(contact.email)[0])) for contact in contacts]
+    statuses = [client.get("/satisfaction/a/" + f"{n:043d}" + "/").status_code for n in range(25)]
+    # Then unknown links from that address are limited after 20 …
+    assert statuses == [404] * 20 + [429] * 5
+    # … but every valid link from the same address opens, saves a draft and submits.
+    for path in paths:
+        assert client.get(path).status_code == 200
+    assert client.post(paths[0], {"action": "draft"}).status_code == 200
+    submitted = client.post(paths[1], _answers(default_survey()))
+    assert submitted.status_code == 302
+    assert Response.objects.count() == 1
+
+
+def test_expired_links_count_against_the_address_like_unknown_ones(
+    owner, people, smtp, send_outbox, client
+):
+    config = SatisfactionSettings.load()
+    config.rate_limit_failures_per_address = 3
+    config.save()
+    with time_machine.travel(START, tick=False):
+        _invite(owner, [people["yes"]])
+        send_outbox()
+        path = _path(answer_link(smtp.to("priya@bijenkorf.example")[0]))
+    with time_machine.travel(START + timedelta(days=30, minutes=1), tick=False):
+        assert [client.get(path).status_code for _ in range(4)] == [410, 410, 410, 429]
+        # Another address is not affected.
+        assert client.get(path, REMOTE_ADDR="10.1.2.3").status_code == 410
+
+
 def test_one_link_is_limited_per_minute(owner, people, smtp, send_outbox, client):
     config = SatisfactionSettings.load()
     config.rate_limit_per_token = 3

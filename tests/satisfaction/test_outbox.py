@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from relatiebeheer.audit.models import AuditEntry
 from relatiebeheer.common.errors import PermissionRefused
 from relatiebeheer.outbox import selectors, services
 from relatiebeheer.outbox.models import OutboxMessage, Status
@@ -76,28 +77,107 @@ def test_mail_goes_out_once_over_smtp_with_an_unsubscribe_link(people, smtp, sen
     assert message.status == Status.SENT and message.sent_at is not None
 
 
-def test_one_click_withdraws_consent_as_the_system_user(people, smtp, send_outbox, client):
+def _unsubscribe_path(smtp, contact) -> str:
+    link = unsubscribe_link(smtp.to(contact.email)[0])
+    return "/" + link.split("://", 1)[1].split("/", 1)[1]
+
+
+def test_the_unsubscribe_headers_point_at_the_link_for_a_one_click_post(people, smtp, send_outbox):
+    _grant(people["yes"], "campaigns")
+    _enqueue(people["yes"])
+    send_outbox()
+    mail = smtp.to(people["yes"].email)[0]
+    assert mail["List-Unsubscribe"].strip() == f"<{unsubscribe_link(mail)}>"
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_get_of_the_unsubscribe_link_changes_nothing(people, smtp, send_outbox, client):
+    # Given a mail with an unsubscribe link, and a queued mail of the same purpose
     contact = people["yes"]
     _grant(contact, "campaigns")
     _enqueue(contact)
     send_outbox()
-    link = unsubscribe_link(smtp.to(contact.email)[0])
-    path = link.split("://", 1)[1].split("/", 1)[1]
-    response = client.get("/" + path)
+    queued = _enqueue(contact, key="k2")
+    path = _unsubscribe_path(smtp, contact)
+    before = (ConsentRecord.objects.count(), AuditEntry.objects.count())
+    # When a link scanner follows the link (twice)
+    for _ in range(2):
+        response = client.get(path)
+        # Then it sees the page with a button, in the contact's language (nl) …
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert 'data-testid="unsubscribe-button"' in page and 'method="post"' in page
+        assert "Klik op de knop" in page and response["Content-Language"] == "nl"
+        assert response["Cache-Control"] == "no-store"
+    # … and nothing changed: consent, audit and the queued mail are as they were.
+    assert (ConsentRecord.objects.count(), AuditEntry.objects.count()) == before
+    assert consent_state([contact.pk])[contact.pk]["campaigns"] is True
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED
+
+
+def test_the_page_speaks_the_contacts_language_not_the_browsers(people, smtp, send_outbox, client):
+    contact = people["yes"]
+    contact.language = "en"
+    contact.save(update_fields=["language"])
+    _grant(contact, "campaigns")
+    _enqueue(contact)
+    send_outbox()
+    path = _unsubscribe_path(smtp, contact)
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE="nl")
+    assert response["Content-Language"] == "en"
+    assert "Unsubscribe?" in response.content.decode()
+    done = client.post(path, HTTP_ACCEPT_LANGUAGE="nl")
+    assert "You are unsubscribed" in done.content.decode()
+
+
+def test_the_button_withdraws_consent_as_the_system_user(people, smtp, send_outbox, client):
+    contact = people["yes"]
+    _grant(contact, "campaigns")
+    _enqueue(contact)
+    send_outbox()
+    path = _unsubscribe_path(smtp, contact)
+    response = client.post(path, {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
+    assert 'data-testid="unsubscribed"' in response.content.decode()
     assert consent_state([contact.pk])[contact.pk] == {"surveys": True, "campaigns": False}
     record = ConsentRecord.objects.filter(contact=contact, purpose="campaigns").first()
     assert record.source == "unsubscribe_link" and record.recorded_by == system_user()
-    # A second click (or the mail client's RFC 8058 POST) records nothing new.
-    assert client.post("/" + path).status_code == 200
+    # A second click records nothing new; a later GET says it is done.
+    assert client.post(path).status_code == 200
     assert ConsentRecord.objects.filter(contact=contact, purpose="campaigns").count() == 2
+    assert 'data-testid="unsubscribed"' in client.get(path).content.decode()
     # Surveys consent is untouched: the link withdraws only the mail's purpose.
     assert consent_state([contact.pk])[contact.pk]["surveys"] is True
+
+
+def test_a_mail_clients_one_click_post_needs_no_csrf_token(people, smtp, send_outbox):
+    # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click", without a session or
+    # CSRF token; the signed link is the credential.
+    from django.test import Client
+
+    contact = people["yes"]
+    _grant(contact, "campaigns")
+    _enqueue(contact)
+    send_outbox()
+    queued = _enqueue(contact, key="k2")
+    path = _unsubscribe_path(smtp, contact)
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert consent_state([contact.pk])[contact.pk]["campaigns"] is False
+    queued.refresh_from_db()
+    assert queued.status == Status.CANCELLED
 
 
 def test_a_forged_unsubscribe_link_changes_nothing(people, client):
     before = ConsentRecord.objects.count()
     assert client.get("/outbox/u/eyJjIjoxfQ:forged/").status_code == 404
+    response = client.post("/outbox/u/eyJjIjoxfQ:forged/", {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 404
+    assert 'data-testid="unsubscribe-invalid"' in response.content.decode()
     assert ConsentRecord.objects.count() == before
 
 

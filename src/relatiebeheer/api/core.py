@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
@@ -11,7 +12,7 @@ from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, django_auth
 
 from relatiebeheer.common.counting import COUNT_CAP, capped_count
-from relatiebeheer.common.errors import DomainError, InvalidInput, VersionConflict
+from relatiebeheer.common.errors import DomainError, InvalidInput, TooLarge, VersionConflict
 from relatiebeheer.users.models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -69,10 +70,30 @@ class Pagination(LimitOffsetPagination):
         }
 
 
+_documented: list[type[Schema]] = []
+
+
+def document_schema(model: type[Schema]) -> type[Schema]:
+    """Put ``model`` in the document's components: for an operation that reads its body
+    itself (to stream it) and refers to the schema in ``openapi_extra``."""
+    _documented.append(model)
+    return model
+
+
 class RelatiebeheerAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """Error responses are documented as ``application/problem+json``, as sent."""
+        from ninja.openapi.schema import REF_TEMPLATE
+        from ninja.schema import NinjaGenerateJsonSchema
+
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in _documented:
+            definition = model.model_json_schema(
+                ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema
+            )
+            components.update(definition.pop("$defs", {}))
+            components[model.__name__] = definition
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
@@ -180,6 +201,18 @@ def _http_error(request, exc: HttpError):
             request, 400, _("The request body is not valid JSON."), code="malformed_body"
         )
     return problem(request, exc.status_code, str(exc), code="http_error")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    """A JSON body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (every operation but the import's,
+    which streams its body): 413, never a 500."""
+    from django.conf import settings
+
+    detail = _("Send at most %(size)s MB in one request.") % {
+        "size": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024**2:g}"
+    }
+    return problem(request, 413, TooLarge.title, detail=detail, code=TooLarge.code)
 
 
 @api.exception_handler(Exception)

@@ -53,6 +53,14 @@ class Conflict(DomainError):
     title = _("This conflicts with the current state.")
 
 
+class TooLarge(DomainError):
+    """The request body is larger than this door takes (HTTP 413)."""
+
+    status = 413
+    code = "too_large"
+    title = _("The request is too large.")
+
+
 class InvalidInput(DomainError):
     """Field errors: ``errors`` maps a field name (or ``__all__``) to messages."""
 

@@ -85,9 +85,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "relatiebeheer.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "relatiebeheer.common.bodylimit.BodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -300,5 +302,17 @@ RECOMPUTE_READ_WORKERS = int(os.environ.get("RECOMPUTE_READ_WORKERS", "0") or 0)
 RELATIEBEHEER = {
     "CLI_USERNAME": "cli",
 }
+
+# Browser features no page uses, switched off for every response (web.headers). Empty: none.
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=(), "
+    "xr-spatial-tracking=()",
+)
+
+# The largest file ``POST /api/v1/imports`` takes (JSON, multipart or a streamed CSV body);
+# anything larger is answered 413 before it is read (relatiebeheer.common.bodylimit).
+IMPORT_UPLOAD_MAX_BYTES = int(float(os.environ.get("IMPORT_UPLOAD_MAX_MB", "50") or 50) * 1024**2)
 
 FORMAT_MODULE_PATH = ["relatiebeheer.formats"]

@@ -654,7 +654,6 @@ class Story:
         }
 
     def create_users(self) -> None:
-        encoded = None
         for demo in DEMO_USERS:
             user = User.objects.filter(username=demo.username).first()
             if user is not None:
@@ -682,9 +681,9 @@ class Story:
                 raise DemoError(
                     f"the demo password is refused here: {' '.join(exc.messages)}"
                 ) from exc
-            # One hash for all demo users: hashing is slow on purpose, and they share it anyway.
-            encoded = encoded or make_password(DEMO_PASSWORD)
-            user.password = encoded
+            # A hash (and salt) of its own per user, even for one shared demo password: equal
+            # hashes would tell anyone who reads the table that the passwords are equal.
+            user.password = make_password(DEMO_PASSWORD)
             user.save()
             audit_log(actor=self.actor, action="user.create", obj=user, extra={"role": demo.role})
             self.users[demo.username] = user

@@ -2,16 +2,22 @@
 
 import base64
 import binascii
+import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError, ValidationError
 from ninja.pagination import paginate
+from pydantic import ValidationError as PydanticError
 
-from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination
+from relatiebeheer.api.core import ERRORS, READ_ERRORS, Pagination, Problem, document_schema
 from relatiebeheer.api.types import Id, In, Text, Version
+from relatiebeheer.common.bodylimit import LimitedBody, import_limit, too_large
 from relatiebeheer.common.errors import InvalidInput
 from relatiebeheer.relations import selectors as relations
 from relatiebeheer.relations.api import AccountOut
@@ -26,6 +32,7 @@ from .models import ImportJob
 router = Router(tags=["imports"])
 
 Kind = Literal["accounts", "contacts", "orders", "costs", "interactions"]
+# The inline JSON forms are bounded by the schema too; larger files go as an upload or body.
 MAX_INLINE_BYTES = 20 * 1024 * 1024
 
 
@@ -40,6 +47,7 @@ class ImportOptions(In):
     dry_run: bool = Field(False, description="Check and count only")
 
 
+@document_schema
 class ImportIn(In):
     kind: Kind
     filename: Text(255) = "import.csv"
@@ -135,24 +143,103 @@ class IssueOut(Schema):
         return describe(obj.code, obj.params)
 
 
+def _payload(data: Any) -> ImportIn:
+    """``data`` checked by :class:`ImportIn`; errors in the API's one shape (422)."""
+    try:
+        return ImportIn.model_validate(data)
+    except PydanticError as exc:
+        raise ValidationError(exc.errors(include_url=False, include_context=False)) from exc
+
+
+def _form_fields(fields, *, filename: str | None = None) -> dict[str, Any]:
+    """Flat form or query fields (a multipart upload, a streamed CSV) as :class:`ImportIn`.
+
+    ``notation``, ``date_order``, ``partial`` and ``dry_run`` are the options; ``mapping``
+    is a JSON object. Unknown fields are refused like unknown JSON keys."""
+    data: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    for key in fields:
+        value = fields.get(key)
+        if key in OPTION_FIELDS:
+            options[key] = value
+        elif key == "mapping":
+            try:
+                data[key] = json.loads(value)
+            except ValueError as exc:
+                raise InvalidInput({"mapping": [_("Send the mapping as a JSON object.")]}) from exc
+        else:
+            data[key] = value
+    if options:
+        data["options"] = options
+    if filename and "filename" not in data:
+        data["filename"] = Path(filename).name[:255]
+    return data
+
+
+OPTION_FIELDS = set(ImportOptions.model_fields)
+CSV_TYPES = {"text/csv", "text/plain", "application/octet-stream"}
+
+
 @router.post(
     "/imports",
-    response={202: JobOut, **ERRORS},
-    summary="Start an import job (CSV text or a base64 CSV/XLSX file)",
+    response={202: JobOut, 413: Problem, **ERRORS},
+    summary="Start an import job (JSON, a multipart upload or a streamed CSV body)",
+    description=(
+        "Three ways to send the file, each up to `IMPORT_UPLOAD_MAX_MB` (default 50 MB; "
+        "larger is a 413 problem): **JSON** as below (`text` or `content_base64`, at most "
+        "20 MB inline); "
+        "**multipart/form-data** with the file in the field `file` and the other fields "
+        "(`kind`, `mapping` as a JSON object, `notation`, `partial`, …) as form fields; or "
+        "the **CSV itself as the body** (`Content-Type: text/csv`) with those fields in "
+        "the query string, e.g. `POST /api/v1/imports?kind=orders`."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportIn"}}},
+        }
+    },
 )
-def start_import(request: HttpRequest, payload: ImportIn):
+def start_import(request: HttpRequest):
     require_can_change(request.user)
-    if (payload.text is None) == (payload.content_base64 is None):
-        raise InvalidInput(
-            {"text": [_("Send the file as text or as content_base64 (one of them).")]}
-        )
-    if payload.text is not None:
-        source = payload.text.encode("utf-8")
-    else:
+    limit = import_limit()
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
         try:
-            source = base64.b64decode(payload.content_base64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput({"content_base64": [_("This is not base64.")]}) from exc
+            upload = request.FILES.get("file")
+        except MultiPartParserError as exc:
+            raise HttpError(400, "malformed body") from exc
+        if upload is None:
+            raise InvalidInput({"file": [_("Send the file in the form field “file”.")]})
+        if upload.size > limit:
+            raise too_large(limit)
+        fields = request.POST.copy()
+        fields.pop("csrfmiddlewaretoken", None)
+        payload = _payload(_form_fields(fields, filename=upload.name))
+        source: Any = upload
+    elif content_type in CSV_TYPES:
+        payload = _payload(_form_fields(request.GET))
+        source = LimitedBody(request, limit)
+    else:
+        body = LimitedBody(request, limit).read_all()
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise HttpError(400, "malformed body") from exc
+        payload = _payload(data)
+        if (payload.text is None) == (payload.content_base64 is None):
+            raise InvalidInput(
+                {"text": [_("Send the file as text or as content_base64 (one of them).")]}
+            )
+        if payload.text is not None:
+            source = payload.text.encode("utf-8")
+        else:
+            try:
+                source = base64.b64decode(payload.content_base64 or "", validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidInput({"content_base64": [_("This is not base64.")]}) from exc
+    if content_type != "application/json" and (payload.text or payload.content_base64):
+        raise InvalidInput({"text": [_("Send the file once: as the body or upload, not as text.")]})
     options = payload.options.model_dump(exclude_none=True)
     if payload.account_id is not None:
         options["account_id"] = payload.account_id

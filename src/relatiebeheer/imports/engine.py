@@ -43,6 +43,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from relatiebeheer.common.crashtest import pause_here
+from relatiebeheer.common.files import open_private
 from relatiebeheer.core.dates import detect_date_order
 from relatiebeheer.core.money import detect_notation
 from relatiebeheer.relations.rules import compact_kvk_expr
@@ -584,7 +585,10 @@ def write_rejected(engine: Engine, target: Path, *, language: str) -> int:
     names = reader.column_names(engine.info.headers)
     delimiter = engine.info.delimiter if engine.info.format == "csv" else ";"
     written = 0
-    with translation.override(language), open(target, "w", encoding="utf-8-sig", newline="") as out:
+    with (
+        translation.override(language),
+        open_private(target, "w", encoding="utf-8-sig", newline="") as out,
+    ):
         reasons = {}
         for field_name, code in every.select(["field", "code"]).unique().iter_rows():
             spec = engine.specs.get(field_name)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from relatiebeheer.common.errors import InvalidInput, NotFound, PermissionRefused
+from relatiebeheer.common.files import private_dir
 from relatiebeheer.relations.models import Account
 from relatiebeheer.relations.rules import require_can_change
 from relatiebeheer.users.models import User
@@ -24,9 +25,7 @@ OPTION_KEYS = {"notation", "date_order", "partial", "dry_run", "account_id", "pr
 
 
 def imports_dir() -> Path:
-    path = Path(settings.VAR_DIR) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(Path(settings.VAR_DIR) / "imports")
 
 
 def rejected_path(job: ImportJob) -> Path:

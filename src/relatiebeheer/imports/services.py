@@ -7,8 +7,9 @@ Who may import (the rule, also in the README):
   account manager on imported accounts;
 * account managers import into the accounts they may see (their portfolio and
   accounts shared with them): rows pointing at other accounts are refused as "unknown
-  account", rows matching records of other accounts as "belongs to an account you
-  cannot change"; accounts they create are theirs, and they cannot hand accounts to
+  account", rows naming records of other accounts by number as "unknown record" (as if
+  they did not exist; by external id: "external id already used"); accounts they
+  create are theirs, and they cannot hand accounts to
   someone else (as in the account form).
 
 A job is seen by the user who started it and by those who see every account; only
@@ -38,6 +39,7 @@ from relatiebeheer.audit.context import current_channel
 from relatiebeheer.audit.services import audit_log
 from relatiebeheer.common import writers
 from relatiebeheer.common.errors import Conflict, InvalidInput, NotFound
+from relatiebeheer.common.files import DIR_MODE, open_private
 from relatiebeheer.common.writers import writer
 from relatiebeheer.hooks import accounts_changed
 from relatiebeheer.relations.rules import require_can_change
@@ -94,7 +96,7 @@ def import_job_create(
         raise InvalidInput({"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(KINDS)}]})
     options = clean_options(actor, options)
     folder = imports_dir() / uuid.uuid4().hex
-    folder.mkdir(parents=True)
+    folder.mkdir(mode=DIR_MODE)
     safe = "".join(ch for ch in Path(filename or "upload").name if ch.isalnum() or ch in "._- ")[
         :100
     ]
@@ -137,12 +139,14 @@ def import_job_create(
 
 
 def _store(source: Any, target: Path) -> int:
-    if isinstance(source, (str, Path)):
-        shutil.copyfile(source, target)
-    elif isinstance(source, bytes):
-        target.write_bytes(source)
-    else:  # an UploadedFile
-        with open(target, "wb") as out:
+    """The upload as ``target``, readable by the server's user only (mode 0600)."""
+    with open_private(target) as out:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                shutil.copyfileobj(handle, out, 1024 * 1024)
+        elif isinstance(source, bytes):
+            out.write(source)
+        else:  # an UploadedFile, or the request body (common.bodylimit.LimitedBody)
             for chunk in source.chunks():
                 out.write(chunk)
     return target.stat().st_size

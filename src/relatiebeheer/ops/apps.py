@@ -31,3 +31,8 @@ class OpsConfig(AppConfig):
                 visible=can_see_operations,
             )
         )
+        from django.db.backends.signals import connection_created
+
+        from relatiebeheer.common.files import private_sqlite
+
+        connection_created.connect(private_sqlite, weak=False, dispatch_uid="files.private")

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from relatiebeheer.common.files import create_private, private_dir
+
 
 class BackupError(RuntimeError):
     pass
@@ -45,8 +47,7 @@ def integrity_check(path: Path) -> None:
 
 
 def default_target() -> Path:
-    folder = Path(settings.VAR_DIR) / "backups"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(settings.VAR_DIR) / "backups")
     return folder / f"relatiebeheer-{timezone.localtime():%Y%m%d-%H%M%S}.sqlite3"
 
 
@@ -58,6 +59,7 @@ def backup(target: Path | None = None, *, pages_per_step: int = 1024) -> Path:
         raise BackupError(f"{target} exists already; choose a new file.")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    create_private(partial)  # a backup holds everything: 0600 before SQLite writes to it
     with sqlite3.connect(source_path, timeout=30) as source, sqlite3.connect(partial) as copy:
         # Small steps let writers in between; the API restarts if a step saw a change.
         source.backup(copy, pages=pages_per_step)

@@ -53,3 +53,32 @@ def status_counts(*, actor: User) -> dict[str, int]:
     counts = {status: 0 for status in Status.values}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
+
+
+def unsubscribe_target(*, contact_id: int, purpose: str) -> dict | None:
+    """What the public unsubscribe page needs about a signed link's contact, or ``None``.
+
+    Read without a user: the signed link is the credential. Only the contact's language
+    (the page speaks it) and whether the purpose is withdrawn already are returned —
+    nothing that names the person, since a forwarded mail's link shows this page to
+    whoever holds it.
+    """
+    from relatiebeheer.relations.models import ConsentRecord, Contact
+
+    from .models import Purpose
+
+    if purpose not in {Purpose.SURVEYS, Purpose.CAMPAIGNS, Purpose.EVENTS}:
+        return None
+    language = Contact.objects.filter(pk=contact_id).values_list("language", flat=True).first()
+    if language is None:
+        return None
+    latest = (
+        ConsentRecord.objects.filter(contact_id=contact_id, purpose=purpose)
+        .order_by("-recorded_at", "-id")
+        .values_list("granted", flat=True)
+        .first()
+    )
+    return {
+        "language": language if language in {"nl", "en"} else "nl",
+        "withdrawn": latest is False,
+    }

@@ -1,4 +1,4 @@
-"""The outbox page (flagged mails first) and the public one-click unsubscribe page."""
+"""The outbox page (flagged mails first) and the public unsubscribe page (RFC 8058)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -57,16 +58,41 @@ def message_mark_sent(request, pk: int):
     return redirect("outbox:messages")
 
 
-@csrf_exempt  # RFC 8058 one-click: the mail client POSTs without a session; the token is the key
+# CSRF: RFC 8058's one-click POST comes from the recipient's mail client, which has no
+# session and no CSRF token, so the view is exempt. The signed link itself is the
+# credential (HMAC over contact and purpose with SECRET_KEY): a cross-site request can
+# only unsubscribe someone whose link the attacker already holds, and the holder of the
+# link may unsubscribe anyway. A GET never changes anything, so link scanners and
+# prefetchers that follow the link in a mail withdraw no consent.
+@csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    """One click withdraws the consent for the mail's purpose (no login, no form)."""
+    """GET shows a page in the contact's language with a button; POST (that button, or the
+    mail client's one-click ``List-Unsubscribe=One-Click``) withdraws the consent."""
     parsed = read_unsubscribe_token(token)
-    done = parsed is not None and services.unsubscribe(contact_id=parsed[0], purpose=parsed[1])
-    purpose_label = dict(Purpose.choices).get(parsed[1], "") if parsed else ""
-    return render(
-        request,
-        "outbox/unsubscribed.html",
-        {"done": done, "purpose": purpose_label},
-        status=200 if done else 404,
+    target = (
+        selectors.unsubscribe_target(contact_id=parsed[0], purpose=parsed[1]) if parsed else None
     )
+    if target is None or parsed is None:
+        return _unsubscribe_page(request, {"valid": False}, 404, None)
+    done = target["withdrawn"]
+    if request.method == "POST":
+        done = services.unsubscribe(contact_id=parsed[0], purpose=parsed[1]) or done
+    context = {"valid": True, "done": done, "purpose": dict(Purpose.choices)[parsed[1]]}
+    return _unsubscribe_page(request, context, 200, target["language"])
+
+
+def _unsubscribe_page(request, context: dict, status: int, language: str | None):
+    language = language or translation.get_language() or "nl"
+    with translation.override(language):
+        response = render(
+            request,
+            "outbox/unsubscribed.html",
+            {**context, "public_language": language},
+            status=status,
+        )
+    response["Content-Language"] = language
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"  # the link is a credential
+    response["Cache-Control"] = "no-store"
+    return response

@@ -475,14 +475,18 @@ def answer(request, token: str):
     config = SatisfactionSettings.cached()
     address = ratelimit.client_address(request)
     address_key = f"f:{address}"
-    if (
-        ratelimit.peek(address_key, ratelimit.ADDRESS_WINDOW)
-        >= config.rate_limit_failures_per_address
-    ):
-        return _limited(request)
     try:
         answer_token = token_resolve(token)
     except (TokenUnknown, TokenExpired) as exc:
+        # Only unknown or expired links count against (and are refused for) an address:
+        # a valid link is answered whatever its address did, so one person guessing
+        # behind an office's shared address never locks out the colleagues there. The
+        # links are 256 random bits, so the limit is against floods, not guessing.
+        if (
+            ratelimit.peek(address_key, ratelimit.ADDRESS_WINDOW)
+            >= config.rate_limit_failures_per_address
+        ):
+            return _limited(request)
         ratelimit.hit(address_key, ratelimit.ADDRESS_WINDOW)
         expired = isinstance(exc, TokenExpired)
         return _public(

@@ -269,7 +269,14 @@ class KindHandler:
         )
 
     def check_owned(self, stage: Stage) -> None:
-        """Updates only of records on accounts the importer may change."""
+        """Updates only of records on accounts the importer may change.
+
+        A record outside them is reported exactly as one that does not exist: a row
+        naming it by our number gets "unknown record", the same as a number nobody has;
+        a row naming it by external id gets "external id already used", the same as any
+        taken key (external ids are unique across the book, so that key cannot be
+        created again; the answer tells no more than that). Never "not yours": that
+        would tell another portfolio's records apart from missing ones."""
         if sees_all_accounts(self.engine.actor):
             return
         table = qn(self.model._meta.db_table)
@@ -283,14 +290,21 @@ class KindHandler:
                 [(i,) for i in visible_account_ids(self.engine.actor)],
             )
         stage.tables["visible"] = [("id", "int")]
-        self.sql_issues(
-            stage,
+        hidden = (
             f"s.target_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {table} t JOIN {visible} v "
-            f"ON v.id = t.{account} WHERE t.id = s.target_id)",
-            "not_yours",
-            "external_id" if "external_id" in self.engine.col_of else "id",
-            value="s.xid",
+            f"ON v.id = t.{account} WHERE t.id = s.target_id)"
         )
+        staged = {column for column, _type in stage.tables.get("main", [])}
+        if "id" in self.engine.col_of and "given_id" in staged:
+            self.sql_issues(
+                stage,
+                f"{hidden} AND s.given_id IS NOT NULL",
+                "unknown_record",
+                "id",
+                value="s.given_id",
+            )
+        if "external_id" in self.engine.col_of:
+            self.sql_issues(stage, hidden, "external_id_taken", "external_id", value="s.xid")
 
 
 def visible_account_ids(actor: Any) -> list[int]:

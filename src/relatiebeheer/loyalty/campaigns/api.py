@@ -243,6 +243,11 @@ class ResultOut(Schema):
     cost_parts: dict[str, Decimal]
     goal_verdict: str
     message: str
+    scope: str = Field(
+        description="all: over accounts you may see; book: also other portfolios' accounts "
+        "(each group large enough, see note); withheld: no figures (see message)"
+    )
+    note: str
 
 
 @router.get(
@@ -252,11 +257,12 @@ class ResultOut(Schema):
 )
 def campaign_result(request: HttpRequest, campaign_id: Id):
     campaign = selectors.campaign_get(actor=request.auth, pk=campaign_id)
-    result = results.campaign_result(campaign)
+    result = results.campaign_result(campaign, actor=request.auth)
     out = dict(result.__dict__)
     out.pop("chart", None)
     for key in ("revenue", "orders", "profit"):
         if out[key] is not None:
             out[key] = out[key].__dict__
     out["message"] = str(out["message"])
+    out["note"] = str(out["note"])
     return out

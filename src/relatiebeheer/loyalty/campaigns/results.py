@@ -23,6 +23,10 @@ from .models import Campaign, CampaignMember
 
 BLOCK_DAYS = 30
 MIN_BEFORE_BLOCKS = 3
+# A user who may not see every account of a campaign sees its figures only when each
+# group holds at least this many accounts: below that, a group's mean revenue and the
+# user's own accounts' orders give away what other portfolios' accounts bought.
+MIN_GROUP_FOR_OTHERS = 10
 
 
 @dataclass
@@ -42,6 +46,33 @@ class CampaignResult:
     goal_verdict: str = ""  # "reached", "estimate_only", "not_reached", ""
     message: str = ""
     chart: dict = field(default_factory=dict)
+    # "all": every account of the campaign is one the user may see; "book": it also holds
+    # other portfolios' accounts and each group is large enough to show (with ``note``);
+    # "withheld": it holds others' accounts in groups too small — no figures, a message.
+    scope: str = "all"
+    note: str = ""
+
+
+def _scope(campaign: Campaign, actor) -> tuple[str, int, int]:
+    """(scope, targeted, control) of ``campaign``'s figures for ``actor``: which accounts
+    the result would be computed over, and whether the actor may see that."""
+    from relatiebeheer.users.access import sees_all_accounts
+
+    if campaign.single_account:
+        members = [(campaign.account_id, CampaignMember.Group.TARGET)]
+    else:
+        members = list(campaign.members.values_list("account_id", "group"))
+    target = sum(1 for _a, g in members if g == CampaignMember.Group.TARGET)
+    control = len(members) - target
+    if sees_all_accounts(actor):
+        return "all", target, control
+    ids = {a for a, _g in members}
+    visible = Account.objects.visible_to(actor).filter(pk__in=ids).count()
+    if visible == len(ids):
+        return "all", target, control
+    if not campaign.single_account and min(target, control) >= MIN_GROUP_FOR_OTHERS:
+        return "book", target, control
+    return "withheld", target, control
 
 
 def _margin(account_ids: list[int]) -> Decimal:
@@ -106,8 +137,16 @@ def _goal(campaign: Campaign, estimate: stats.EffectEstimate | None) -> str:
     return "not_reached"
 
 
-def campaign_result(campaign: Campaign, *, today: date | None = None) -> CampaignResult:
-    """The campaign's effect so far (or final), its cost and extra profit, and charts."""
+def campaign_result(campaign: Campaign, *, actor, today: date | None = None) -> CampaignResult:
+    """The campaign's effect so far (or final), its cost and extra profit, and charts —
+    as far as ``actor`` may see them.
+
+    A campaign over accounts the actor does not all see (a book-wide campaign seen by an
+    account manager with one account in it) shows its figures only when each group holds
+    at least ``MIN_GROUP_FOR_OTHERS`` accounts, with a note that they cover other
+    portfolios too; otherwise a message replaces every figure (effect, cost, profit,
+    charts), since a small group's mean and one's own accounts' orders would tell what
+    the others bought."""
     today = today or timezone.localdate()
     phase = campaign.phase(today)
     end = min(campaign.ends_on, today)
@@ -121,6 +160,19 @@ def campaign_result(campaign: Campaign, *, today: date | None = None) -> Campaig
     if campaign.status == Campaign.Status.DRAFT or today < campaign.starts_on:
         result.message = _("The campaign has not started: nothing to measure yet.")
         return result
+    result.scope, targeted, held_back = _scope(campaign, actor)
+    if result.scope == "withheld":
+        result.message = _(
+            "This campaign also covers accounts outside your portfolio, in groups of fewer "
+            "than %(minimum)s accounts: its results are not shown to you, because the "
+            "revenue of those accounts could be derived from them. A sales manager sees them."
+        ) % {"minimum": MIN_GROUP_FOR_OTHERS}
+        return result
+    if result.scope == "book":
+        result.note = _(
+            "Figures over the whole campaign — %(target)s targeted and %(control)s control "
+            "accounts, also of other portfolios — never per account."
+        ) % {"target": targeted, "control": held_back}
     if single:
         return _before_after(campaign, result, end)
     members = list(campaign.members.values_list("account_id", "group"))

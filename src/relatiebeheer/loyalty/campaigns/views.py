@@ -186,7 +186,7 @@ def campaign_launch(request, pk: int):
 @login_required
 def campaign(request, pk: int):
     campaign = selectors.campaign_get(actor=request.user, pk=pk)
-    result = results.campaign_result(campaign)
+    result = results.campaign_result(campaign, actor=request.user)
     return render(
         request,
         "loyalty/campaign.html",

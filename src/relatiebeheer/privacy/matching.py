@@ -116,6 +116,8 @@ def matcher_for(*, first_name: str, last_name: str, email: str, phone: str) -> M
     distinctive = [v.strip() for v in (full, email, phone) if v and v.strip() and v != ERASED]
     # "van Leeuwen" → "Leeuwen"; "Li" → "Li"; a surname that is only particles stays whole.
     words = [w for w in last_name.split() if w.lower() not in PARTICLES and w != ERASED]
+    if words and last_name.strip() != ERASED:
+        words.append(last_name.strip())  # "Øst 🌷" as a whole first, then its words
     surname_words = sorted(set(words), key=len, reverse=True)
     return Matcher(
         distinctive=sorted(set(distinctive), key=len, reverse=True),

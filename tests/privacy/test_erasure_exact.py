@@ -1,0 +1,218 @@
+"""Erasure that is exact: names with ``"``, ``\\``, emoji and two-letter surnames, in JSON
+columns (outbox mail arguments, task arguments, survey drafts) and in free text, are
+gone from a full dump of the database afterwards — while unrelated words ("Lisa",
+"lijst", "li") and other people's rows stay as they were. And erasure in steps: killed
+halfway, it is finished by running it again; meanwhile the contact is "erasure pending".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+from django.db import connection
+from django_tasks import task
+
+from relatiebeheer.outbox.models import OutboxMessage
+from relatiebeheer.outbox.services import mail_enqueue, mail_enqueue_rendered
+from relatiebeheer.privacy import services
+from relatiebeheer.privacy.matching import ERASED, matcher_for
+from relatiebeheer.privacy.services import contact_erase
+from relatiebeheer.relations.models import Contact, Task
+from relatiebeheer.satisfaction.defaults import default_survey
+from relatiebeheer.satisfaction.models import Answer, FollowUp, Invitation, Response
+
+from ..factories import AccountFactory, ContactFactory, InteractionFactory, TaskFactory
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = [
+    pytest.param(("Mei", "Li", "mei.li@example.com", "+31611111111"), id="two-letter"),
+    pytest.param(('Anne "Annie"', "de Wu", 'annie"wu@example.com', "+31622222222"), id="quote"),
+    pytest.param(("Ad\\am", "Ng", "adam\\ng@example.com", "+31633333333"), id="backslash"),
+    pytest.param(("Zoë 😀", "Øst 🌷", "zoe@example.com", "+31644444444"), id="emoji"),
+]
+
+UNRELATED = "Lisa van de lijst: li Lima Nguyen Ostende"
+
+
+@task()
+def remind(**kwargs) -> None:  # pragma: no cover - never run: its arguments are the point
+    pass
+
+
+def dump() -> list[str]:
+    """Every cell of every table, as the database returns it (JSON as stored text)."""
+    cells = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            for row in cursor.fetchall():
+                cells.extend(str(v) for v in row if isinstance(v, (str, bytes, dict, list)))
+    return cells
+
+
+def forms(value: str) -> set[str]:
+    """A value as it may be stored: plain, and escaped as JSON (with and without ASCII)."""
+    return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+
+
+def _survey_rows(contact, first, last):
+    survey = default_survey()
+    question = survey.questions.filter(kind="text").first() or survey.questions.first()
+    invitation = Invitation.objects.create(
+        survey=survey,
+        account=contact.account,
+        contact=contact,
+        source="manual",
+        draft={str(question.pk): f"{first} {last} is tevreden", "tags": [last, "Lisa"]},
+    )
+    response = Response.objects.create(
+        survey=survey, account=contact.account, contact=contact, invitation=invitation
+    )
+    now = response.submitted_at
+    Answer.objects.create(
+        response=response,
+        question=question,
+        survey=survey,
+        account=contact.account,
+        kind=question.kind,
+        submitted_at=now,
+        month=date(now.year, now.month, 1),
+        value_text=f"Ik ben {first} {last}; mail {contact.email}",
+    )
+    FollowUp.objects.create(
+        response=response,
+        account=contact.account,
+        reason=f"{last} was ontevreden",
+        due_date=date(2030, 1, 1),
+        outcome_notes=f"Gebeld met mevrouw {last}",
+    )
+    return invitation
+
+
+@pytest.fixture
+def world(account):
+    def make(first, last, email, phone):
+        contact = ContactFactory(
+            account=account, first_name=first, last_name=last, email=email, phone=phone
+        )
+        full = f"{first} {last}"
+        mail_enqueue_rendered(
+            key=f"survey:{contact.pk}",
+            to=email,
+            subject=f"Beste {full}",
+            text=f"Hallo {first}, {UNRELATED}",
+            purpose="surveys",
+            contact=contact,
+            renderer="survey",
+            renderer_args={"contact_id": contact.pk, "greeting": f"Beste {last}", "name": last},
+        )
+        remind.enqueue(contact_id=contact.pk, note=f"Bel {last} terug", phone=phone)
+        remind.enqueue(to=email, subject=f"Voor {full}")
+        _survey_rows(contact, first, last)
+        TaskFactory(account=account, title=f"{last} terugbellen", description=UNRELATED)
+        interaction = InteractionFactory(
+            account=account, subject=f"Gesprek met {full}", notes=f"{last}: {UNRELATED}"
+        )
+        interaction.contacts.add(contact)
+        # Someone else's rows, in another account: nothing may change there.
+        other = AccountFactory(name="Elders", manager=account.manager)
+        bystander = TaskFactory(account=other, title=f"{UNRELATED} {last}")
+        bystander_mail = mail_enqueue(
+            key=f"other:{contact.pk}",
+            to="iemand@elders.example",
+            subject=UNRELATED,
+            text=UNRELATED,
+            purpose="surveys",
+            contact=ContactFactory(account=other, first_name="Lisa", last_name="Lima"),
+        )
+        return contact, bystander, bystander_mail
+
+    return make
+
+
+@pytest.mark.parametrize("person", PEOPLE)
+def test_erased_values_are_gone_from_a_full_dump(sales_manager, world, person):
+    first, last, email, phone = person
+    contact, bystander, bystander_mail = world(first, last, email, phone)
+    full = f"{first} {last}"
+    before = "\n".join(dump())
+    assert any(f in before for f in forms(full))  # the dump does see them
+
+    contact_erase(actor=sales_manager, contact=contact)
+
+    cells = dump()
+    text = "\n".join(cells)
+    for value in (full, email, phone):
+        for form in forms(value):
+            assert form.lower() not in text.lower(), (value, form)
+    for form in forms(first):  # the first name alone, as a word
+        assert not re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", text), form
+    # The surname alone, as a word, in any form it may be stored in.
+    for form in forms(last.split()[-1]):
+        leftovers = [c for c in cells if re.search(r"(?<!\w)" + re.escape(form) + r"(?!\w)", c)]
+        # Only the bystander's row in another account still says it (not linked, not named).
+        assert leftovers == [bystander.title] or not leftovers, leftovers
+    # Unrelated words stay: in the person's own rows and in other people's.
+    assert Task.objects.get(pk=bystander.pk).title == bystander.title
+    assert OutboxMessage.objects.get(pk=bystander_mail.pk).text == UNRELATED
+    assert Task.objects.filter(account=contact.account, description=UNRELATED).exists()
+    assert UNRELATED in OutboxMessage.objects.get(key=f"survey:{contact.pk}").text
+    assert ERASED in Invitation.objects.get(account=contact.account).draft["tags"]
+    assert "Lisa" in Invitation.objects.get(account=contact.account).draft["tags"]
+
+
+def test_the_matching_rule_for_short_surnames():
+    m = matcher_for(first_name="Mei", last_name="Li", email="mei@x.example", phone="")
+    assert m.scrub("Bel Li terug; Lisa, lijst, li en LI blijven", "named") == (
+        f"Bel {ERASED} terug; Lisa, lijst, li en LI blijven"
+    )
+    assert m.scrub("Mei LI belde (mei@X.example)", "anywhere") == f"{ERASED} belde ({ERASED})"
+    assert m.scrub("Mei belt in mei", "linked") == f"{ERASED} belt in mei"
+    assert m.scrub("Mei belt in mei", "named") == "Mei belt in mei"
+    v = matcher_for(first_name="Marieke", last_name="van der Berg", email="", phone="")
+    assert v.surname_words == ["van der Berg", "Berg"]
+    assert v.scrub("de Berg van der Laan", "named") == f"de {ERASED} van der Laan"
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("crash_after", [1, 5, 12])
+def test_an_erasure_killed_halfway_is_finished_by_running_it_again(
+    sales_manager, world, monkeypatch, web_as, crash_after
+):
+    first, last, email, phone = "Mei", "Li", "mei.li@example.com", "+31611111111"
+    contact, *_ = world(first, last, email, phone)
+    steps: list[str] = []
+
+    def step_done(name: str) -> None:
+        steps.append(name)
+        if len(steps) == crash_after:
+            raise Crash(name)
+
+    monkeypatch.setattr(services, "_step_done", step_done)
+    with pytest.raises(Crash):
+        contact_erase(actor=sales_manager, contact=contact)
+    pending = Contact.objects.get(pk=contact.pk)
+    assert pending.erasure_pending and pending.erased_at is None
+    # The pages say so.
+    client = web_as(sales_manager)
+    for url in (f"/privacy/contacts/{contact.pk}/", f"/accounts/{contact.account_id}/"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+        assert page.status_code == 200
+        assert "Erasure pending" in page.content.decode(), url
+
+    monkeypatch.setattr(services, "_step_done", lambda name: None)
+    contact_erase(actor=sales_manager, contact=pending)  # the same call again finishes it
+
+    done = Contact.objects.get(pk=contact.pk)
+    assert done.erased_at is not None and not done.erasure_pending and done.email == ""
+    text = "\n".join(dump()).lower()
+    for value in (f"{first} {last}", email, phone):
+        assert value.lower() not in text
+    assert not OutboxMessage.objects.filter(contact_id=contact.pk).exists()

@@ -15,12 +15,14 @@ import pytest
 from django.db import connection
 from django_tasks import task
 
+from relatiebeheer.common.errors import Conflict
 from relatiebeheer.outbox.models import OutboxMessage
 from relatiebeheer.outbox.services import mail_enqueue, mail_enqueue_rendered
 from relatiebeheer.privacy import services
 from relatiebeheer.privacy.matching import ERASED, matcher_for
 from relatiebeheer.privacy.services import contact_erase
 from relatiebeheer.relations.models import Contact, Task
+from relatiebeheer.relations.services import contact_update
 from relatiebeheer.satisfaction.defaults import default_survey
 from relatiebeheer.satisfaction.models import Answer, FollowUp, Invitation, Response
 
@@ -200,6 +202,10 @@ def test_an_erasure_killed_halfway_is_finished_by_running_it_again(
         contact_erase(actor=sales_manager, contact=contact)
     pending = Contact.objects.get(pk=contact.pk)
     assert pending.erasure_pending and pending.erased_at is None
+    with pytest.raises(Conflict):  # nobody edits a contact while its erasure is pending
+        contact_update(
+            actor=sales_manager, contact=pending, version=pending.version, data={"role": "x"}
+        )
     # The pages say so.
     client = web_as(sales_manager)
     for url in (f"/privacy/contacts/{contact.pk}/", f"/accounts/{contact.account_id}/"):
@@ -216,3 +222,40 @@ def test_an_erasure_killed_halfway_is_finished_by_running_it_again(
     for value in (f"{first} {last}", email, phone):
         assert value.lower() not in text
     assert not OutboxMessage.objects.filter(contact_id=contact.pk).exists()
+
+
+def test_the_export_holds_every_answer_task_follow_up_consent_and_mail(
+    sales_manager, world, web_as, api_as
+):
+    from relatiebeheer.relations.models import ConsentRecord
+
+    contact, bystander, bystander_mail = world("Mei", "Li", "mei.li@example.com", "+31611111111")
+    ConsentRecord.objects.create(contact=contact, purpose="surveys", granted=True, source="phone")
+    client = web_as(sales_manager)
+    base = f"/privacy/contacts/{contact.pk}"
+    data = json.loads(client.get(f"{base}/export.json").content)
+    held = data["personal_data"]
+    answers = [a["value_text"] for a in held["satisfaction.Answer"]]
+    assert answers == ["Ik ben Mei Li; mail mei.li@example.com"]
+    assert [f["reason"] for f in held["satisfaction.FollowUp"]] == ["Li was ontevreden"]
+    assert "Li terugbellen" in [t["title"] for t in held["relations.Task"]]
+    assert bystander.pk not in [t["id"] for t in held["relations.Task"]]
+    assert [m["subject"] for m in held["outbox.OutboxMessage"]] == ["Beste Mei Li"]
+    assert held["satisfaction.Invitation"][0]["draft"]["tags"] == ["Li", "Lisa"]
+    assert len(held["django_tasks_database.DBTaskResult"]) == 2  # both task arguments
+    assert data["related"]["relations.ConsentRecord.contact"][0]["source"] == "phone"
+    # The readable page, its PDF and the API carry the same.
+    page = client.get(f"{base}/export.html", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for text in ("Ik ben Mei Li", "Li was ontevreden", "Li terugbellen", "Beste Mei Li"):
+        assert text in page
+    import io
+
+    import pypdf
+
+    pdf = client.get(f"{base}/export.pdf")
+    pages = pypdf.PdfReader(io.BytesIO(pdf.content)).pages
+    pdf_text = "".join(p.extract_text() for p in pages)
+    for text in ("Li was ontevreden", "Li terugbellen", "Beste Mei Li"):
+        assert text in pdf_text
+    body = api_as(sales_manager).get(f"contacts/{contact.pk}/personal-data").json_body
+    assert body["personal_data"]["satisfaction.Answer"][0]["value_text"] == answers[0]

@@ -229,7 +229,7 @@ def test_the_export_holds_every_answer_task_follow_up_consent_and_mail(
 ):
     from relatiebeheer.relations.models import ConsentRecord
 
-    contact, bystander, bystander_mail = world("Mei", "Li", "mei.li@example.com", "+31611111111")
+    contact, bystander, _mail = world("Mei", "Li", "mei.li@example.com", "+31611111111")
     ConsentRecord.objects.create(contact=contact, purpose="surveys", granted=True, source="phone")
     client = web_as(sales_manager)
     base = f"/privacy/contacts/{contact.pk}"

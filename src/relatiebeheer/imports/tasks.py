@@ -25,3 +25,14 @@ def mark_stale_imports() -> int:
 
 
 scheduler.register("imports.mark_stale", timedelta(minutes=10), mark_stale_imports.enqueue)
+
+
+@task()
+def cleanup_uploads() -> int:
+    """Delete uploaded files past IMPORT_UPLOAD_RETENTION_DAYS (see ``retention.py``)."""
+    from .retention import cleanup
+
+    return cleanup()
+
+
+scheduler.register("imports.cleanup", timedelta(days=1), cleanup_uploads.enqueue)

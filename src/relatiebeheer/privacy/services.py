@@ -124,6 +124,24 @@ def _scrub_sessions(matcher: Matcher) -> int:
     return removed
 
 
+def _remove_uploads(matcher: Matcher) -> int:
+    """Kept import uploads (source file, refused rows) that name the person are deleted;
+    the job says why. Idempotent: a removed upload is not found again."""
+    from relatiebeheer.imports.models import ImportJob
+    from relatiebeheer.imports.retention import remove_upload, uploads_naming
+
+    jobs = uploads_naming(matcher)
+    for job in jobs:
+        remove_upload(job)
+        with transaction.atomic():
+            ImportJob.objects.filter(pk=job.pk).update(
+                message=_(
+                    "The uploaded file was removed: it named a person whose data were erased."
+                )
+            )
+    return len(jobs)
+
+
 def _finish(actor: User, contact: Contact) -> None:
     """The last step: the contact's own data, the "erased" mark, the audit row, the hook."""
     with transaction.atomic():
@@ -182,6 +200,8 @@ def contact_erase(*, actor: User, contact: Contact) -> dict:
         _step_done(f"policy {label}.{relation.field.name}")
     summary["sessions removed"] = _scrub_sessions(matcher)
     _step_done("sessions")
+    summary["import uploads removed"] = _remove_uploads(matcher)
+    _step_done("uploads")
     _finish(actor, contact)
     _step_done("finish")
     return summary

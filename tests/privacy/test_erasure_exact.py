@@ -216,6 +216,18 @@ def test_an_erasure_killed_halfway_is_finished_by_running_it_again(
     monkeypatch.setattr(services, "_step_done", lambda name: None)
     contact_erase(actor=sales_manager, contact=pending)  # the same call again finishes it
 
+    from relatiebeheer.audit.models import AuditEntry
+
+    audited = list(
+        AuditEntry.objects.filter(object_id=str(contact.pk), action__startswith="privacy.erase")
+        .order_by("pk")
+        .values_list("action", "extra")
+    )
+    assert audited == [
+        ("privacy.erase.start", {"resumed": False}),
+        ("privacy.erase.start", {"resumed": True}),
+        ("privacy.erase", {}),
+    ]
     done = Contact.objects.get(pk=contact.pk)
     assert done.erased_at is not None and not done.erasure_pending and done.email == ""
     text = "\n".join(dump()).lower()

@@ -163,10 +163,10 @@ def personal_data(contact: Contact) -> dict[str, list[dict]]:
     result: dict[str, list[dict]] = {}
     seen: dict[str, set] = {}
     for entry in registry.contact_models():
-        if entry.model is Contact:
-            continue  # the contact itself is the export's first section
         label = entry.model._meta.label
         pks = set(personal_rows(contact, entry, matcher)) - seen.setdefault(label, set())
+        if entry.model is Contact:
+            pks.discard(contact.pk)  # the contact itself is the export's first section
         if not pks:
             continue
         seen[label] |= pks

@@ -213,6 +213,13 @@ def test_an_erasure_killed_halfway_is_finished_by_running_it_again(
         assert page.status_code == 200
         assert "Erasure pending" in page.content.decode(), url
 
+    edit = client.post(
+        f"/contacts/{contact.pk}/edit/",
+        {"last_name": "Anders", "language": "nl", "version": pending.version},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert edit.status_code == 409 and "erasure" in edit.content.decode()
+    assert Contact.objects.get(pk=contact.pk).last_name == "Li"
     monkeypatch.setattr(services, "_step_done", lambda name: None)
     contact_erase(actor=sales_manager, contact=pending)  # the same call again finishes it
 

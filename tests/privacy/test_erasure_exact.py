@@ -114,6 +114,7 @@ def world(account):
         )
         remind.enqueue(contact_id=contact.pk, note=f"Bel {last} terug", phone=phone)
         remind.enqueue(to=email, subject=f"Voor {full}")
+        remind.enqueue(subject=f"VOOR {full.upper()}")  # another case, non-ASCII letters too
         _survey_rows(contact, first, last)
         TaskFactory(account=account, title=f"{last} terugbellen", description=UNRELATED)
         interaction = InteractionFactory(
@@ -261,7 +262,7 @@ def test_the_export_holds_every_answer_task_follow_up_consent_and_mail(
     assert bystander.pk not in [t["id"] for t in held["relations.Task"]]
     assert [m["subject"] for m in held["outbox.OutboxMessage"]] == ["Beste Mei Li"]
     assert held["satisfaction.Invitation"][0]["draft"]["tags"] == ["Li", "Lisa"]
-    assert len(held["django_tasks_database.DBTaskResult"]) == 2  # both task arguments
+    assert len(held["django_tasks_database.DBTaskResult"]) == 3  # every task's arguments
     assert data["related"]["relations.ConsentRecord.contact"][0]["source"] == "phone"
     # The readable page, its PDF and the API carry the same.
     page = client.get(f"{base}/export.html", HTTP_ACCEPT_LANGUAGE="en").content.decode()

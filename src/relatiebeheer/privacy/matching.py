@@ -77,14 +77,19 @@ class Matcher:
 
     def db_needles(self) -> list[str]:
         """Substrings for a database pre-filter of ``ANYWHERE`` rows (text and JSON as
-        stored: plain, and escaped as ``json.dumps`` with and without ``ensure_ascii``)."""
+        stored: plain, and escaped as ``json.dumps`` with and without ``ensure_ascii``).
+        Mixed case of non-ASCII letters ("ZoË") can slip past it on SQLite."""
         import json
 
         needles: set[str] = set()
         for value in self.distinctive:
-            needles.add(value)
-            needles.add(json.dumps(value)[1:-1])
-            needles.add(json.dumps(value, ensure_ascii=False)[1:-1])
+            # SQLite's LIKE ignores the case of ASCII letters only: "ZOË" is not "Zoë"
+            # to it, so non-ASCII values are also looked for in lower and upper case.
+            variants = {value} if value.isascii() else {value, value.lower(), value.upper()}
+            for variant in variants:
+                needles.add(variant)
+                needles.add(json.dumps(variant)[1:-1])
+                needles.add(json.dumps(variant, ensure_ascii=False)[1:-1])
         return sorted(needles)
 
 

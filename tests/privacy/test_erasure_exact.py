@@ -176,6 +176,14 @@ def test_the_matching_rule_for_short_surnames():
     assert m.scrub("Mei LI belde (mei@X.example)", "anywhere") == f"{ERASED} belde ({ERASED})"
     assert m.scrub("Mei belt in mei", "linked") == f"{ERASED} belt in mei"
     assert m.scrub("Mei belt in mei", "named") == "Mei belt in mei"
+    p = matcher_for(first_name="", last_name="Jansen", email="", phone="+31612345678")
+    assert (
+        p.scrub(
+            "Bel 06-1234 5678, +31 6 12345678, 0031612345678 of (06) 12345678; niet 0612345679",
+            "anywhere",
+        )
+        == f"Bel {ERASED}, {ERASED}, {ERASED} of ({ERASED}; niet 0612345679"
+    )
     v = matcher_for(first_name="Marieke", last_name="van der Berg", email="", phone="")
     assert v.surname_words == ["van der Berg", "Berg"]
     assert v.scrub("de Berg van der Laan", "named") == f"de {ERASED} van der Laan"

@@ -31,6 +31,27 @@ def _word(value: str, *, ignore_case: bool) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)", flags)
 
 
+_SEP = r"[\s.\-/()]*"
+# Country codes whose national numbers start with a trunk "0" instead (NL, BE, DE, FR, UK).
+_TRUNK_ZERO = ("31", "32", "49", "33", "44")
+
+
+def phone_pattern(phone: str) -> re.Pattern[str] | None:
+    """A phone number however it is written: "+31612345678" also as "06-1234 5678",
+    "+31 6 12345678", "0031 6 12345678" (digits with spaces, dots, dashes, slashes or
+    brackets between them)."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 6:
+        return None
+    forms = {digits, "00" + digits}
+    if phone.strip().startswith("+"):
+        for code in _TRUNK_ZERO:
+            if digits.startswith(code):
+                forms.add("0" + digits[len(code) :])
+    alternatives = "|".join(_SEP.join(form) for form in sorted(forms, key=len, reverse=True))
+    return re.compile(r"(?<![\w+])\+?(?:" + alternatives + r")(?!\d)")
+
+
 @dataclass
 class Matcher:
     """The patterns for one contact, per strength (``LINKED`` ⊇ ``NAMED`` ⊇ ``ANYWHERE``)."""
@@ -38,10 +59,14 @@ class Matcher:
     distinctive: list[str]
     surname_words: list[str]
     first_name: str
+    phone: str = ""
     patterns: dict[str, list[re.Pattern[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         strong = [_word(v, ignore_case=True) for v in self.distinctive]
+        phone = phone_pattern(self.phone) if self.phone else None
+        if phone is not None:
+            strong.append(phone)
         surnames = [_word(v, ignore_case=False) for v in self.surname_words]
         first = [_word(self.first_name, ignore_case=False)] if self.first_name else []
         self.patterns = {
@@ -128,4 +153,5 @@ def matcher_for(*, first_name: str, last_name: str, email: str, phone: str) -> M
         distinctive=sorted(set(distinctive), key=len, reverse=True),
         surname_words=surname_words,
         first_name=first_name.strip() if first_name.strip() != full else "",
+        phone=phone.strip(),
     )

@@ -32,7 +32,7 @@ What is matched, and where (``matching.py`` carries it out):
 3. In other rows (``anywhere``): the full name, e-mail address and phone number.
 
 Names match as whole words (not inside another word): case-insensitively for the full
-name, e-mail and phone; case-sensitively for a single first name or surname word, so the
+name, e-mail and phone (the phone also with other separators and the national "0"); case-sensitively for a single first name or surname word, so the
 surname "Li" goes from "Bel Li terug" but "lijst", "Lisa" and "li" stay. A value of any
 length matches (also two letters). JSON values are decoded and walked; each string in
 them is matched the same way, never the serialised text.

@@ -287,3 +287,27 @@ def test_the_export_holds_every_answer_task_follow_up_consent_and_mail(
         assert text in pdf_text
     body = api_as(sales_manager).get(f"contacts/{contact.pk}/personal-data").json_body
     assert body["personal_data"]["satisfaction.Answer"][0]["value_text"] == answers[0]
+
+
+def test_a_mail_queued_to_the_person_while_the_erasure_runs_is_caught_by_the_last_step(
+    sales_manager, world, monkeypatch
+):
+    contact, *_ = world("Mei", "Li", "mei.li@example.com", "+31611111111")
+
+    def step_done(name: str) -> None:
+        if name.startswith("policy outbox.OutboxMessage"):  # after its scrub and unlink
+            mail_enqueue(
+                key="late",
+                to=contact.email,
+                subject="Beste Mei Li",
+                text="Bel 06-1111 1111",
+                purpose="surveys",
+                contact=contact,
+            )
+
+    monkeypatch.setattr(services, "_step_done", step_done)
+    contact_erase(actor=sales_manager, contact=contact)
+
+    late = OutboxMessage.objects.get(key="late")
+    assert late.contact_id is None
+    assert (late.to, late.subject, late.text) == (ERASED, f"Beste {ERASED}", f"Bel {ERASED}")

@@ -21,7 +21,7 @@ from relatiebeheer.users.access import can_manage_portfolios
 from relatiebeheer.users.models import User
 
 from . import registry
-from .matching import ANYWHERE, ERASED, Matcher
+from .matching import ANYWHERE, ERASED, LINKED, Matcher
 from .policies import policy_for
 from .selectors import contact_matcher, contact_relations, personal_rows
 
@@ -57,11 +57,21 @@ def _begin(actor: User, contact: Contact) -> Contact:
     return contact
 
 
-def _scrub_entry(contact: Contact, entry: registry.ModelEntry, matcher: Matcher) -> int:
+def _scrub_entry(
+    contact: Contact, entry: registry.ModelEntry, matcher: Matcher, *, linked_only: bool = False
+) -> int:
     """Scrub the registered fields of the rows of one model that concern the person:
     found by a read outside any transaction, rewritten in short transactions of at most
-    ``STEP_BATCH`` rows (each row read again under its lock)."""
-    found = personal_rows(contact, entry, matcher)
+    ``STEP_BATCH`` rows (each row read again under its lock). ``linked_only``: only the
+    rows linked to the contact (an indexed look-up; the last step's sweep)."""
+    if linked_only:
+        if not entry.contact:
+            return 0
+        base: Any = entry.model._base_manager
+        pks = base.filter(**{entry.contact: contact.pk}).values_list("pk", flat=True)
+        found = dict.fromkeys(pks, LINKED)
+    else:
+        found = personal_rows(contact, entry, matcher)
     if entry.model is Contact:
         found.pop(contact.pk, None)  # the contact itself: reset by the last step
     if not found:
@@ -142,10 +152,16 @@ def _remove_uploads(matcher: Matcher) -> int:
     return len(jobs)
 
 
-def _finish(actor: User, contact: Contact) -> None:
-    """The last step: the contact's own data, the "erased" mark, the audit row, the hook."""
+def _finish(actor: User, contact: Contact, matcher: Matcher) -> None:
+    """The last step: a sweep of the rows linked to the contact since their step (a mail
+    queued meanwhile: scrubbed and unlinked like the others), then the contact's own
+    data, the "erased" mark, the audit row, the hook — in one short transaction."""
     with transaction.atomic():
         lock(Contact.objects.filter(pk=contact.pk))
+        for entry in registry.contact_models():
+            _scrub_entry(contact, entry, matcher, linked_only=True)
+        for relation in contact_relations():
+            _apply_policy(contact, relation)
         contact.interests.clear()
         Contact.objects.filter(pk=contact.pk).update(
             first_name="",
@@ -202,6 +218,6 @@ def contact_erase(*, actor: User, contact: Contact) -> dict:
     _step_done("sessions")
     summary["import uploads removed"] = _remove_uploads(matcher)
     _step_done("uploads")
-    _finish(actor, contact)
+    _finish(actor, contact, matcher)
     _step_done("finish")
     return summary

@@ -47,6 +47,10 @@ def test_the_upload_is_deleted_once_imported(sales_manager, web_as):
     assert client.get(f"/imports/{job.pk}/", HTTP_ACCEPT_LANGUAGE="en").status_code == 200
     preview = job_preview(done)
     assert preview["rows"] == [] and "removed" in preview["warnings"][0]
+    for page in ("preview/", "mapping/", ""):  # the pages that show the file say it is gone
+        response = client.get(f"/imports/{job.pk}/{page}", HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 200, page
+    assert "bestand is verwijderd" in client.get(f"/imports/{job.pk}/preview/").content.decode()
 
 
 def test_kept_uploads_go_after_the_retention(sales_manager, settings):

@@ -311,3 +311,22 @@ def test_a_mail_queued_to_the_person_while_the_erasure_runs_is_caught_by_the_las
     late = OutboxMessage.objects.get(key="late")
     assert late.contact_id is None
     assert (late.to, late.subject, late.text) == (ERASED, f"Beste {ERASED}", f"Bel {ERASED}")
+
+
+def test_two_runs_at_once_finish_the_erasure_once(sales_manager, world, monkeypatch):
+    from relatiebeheer.audit.models import AuditEntry
+
+    contact, *_ = world("Mei", "Li", "mei.li@example.com", "+31611111111")
+    nested = []
+
+    def step_done(name: str) -> None:
+        if name == "uploads" and not nested:  # the first run is almost done: a second starts
+            nested.append(name)
+            contact_erase(actor=sales_manager, contact=Contact.objects.get(pk=contact.pk))
+
+    monkeypatch.setattr(services, "_step_done", step_done)
+    contact_erase(actor=sales_manager, contact=contact)
+
+    assert nested and Contact.objects.get(pk=contact.pk).erased_at is not None
+    ends = AuditEntry.objects.filter(object_id=str(contact.pk), action="privacy.erase")
+    assert ends.count() == 1

@@ -157,7 +157,10 @@ def _finish(actor: User, contact: Contact, matcher: Matcher) -> None:
     queued meanwhile: scrubbed and unlinked like the others), then the contact's own
     data, the "erased" mark, the audit row, the hook — in one short transaction."""
     with transaction.atomic():
-        lock(Contact.objects.filter(pk=contact.pk))
+        locked = lock(Contact.objects.filter(pk=contact.pk))
+        if locked and locked[0].erased_at is not None:  # a second run finished it first
+            accounts_changed([contact.account_id])
+            return
         for entry in registry.contact_models():
             _scrub_entry(contact, entry, matcher, linked_only=True)
         for relation in contact_relations():

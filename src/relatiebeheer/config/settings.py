@@ -203,6 +203,10 @@ SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 60))
 SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", 12))
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
+
+# Uploaded import files (var/imports/<job>/source.csv) are deleted once imported, and
+# any kept upload (checked, not imported, failed; the refused rows) after this many days.
+IMPORT_UPLOAD_RETENTION_DAYS = int(os.environ.get("IMPORT_UPLOAD_RETENTION_DAYS", 30))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -20,6 +20,7 @@ from .handlers import ImportAborted
 from .lookups import user_lookup
 from .messages import describe, file_problem
 from .models import ImportIssue, ImportJob
+from .retention import upload_kept, upload_removed_message
 
 TYPE_LABELS = {
     "text": gettext_lazy("text"),
@@ -97,6 +98,14 @@ def job_preview(job: ImportJob, *, rows: int = 20) -> dict:
     Also what the file leaves open: an ambiguous notation or date order (the user is
     asked to choose), mixed notations, and required fields without a column.
     """
+    if not upload_kept(job):
+        return {
+            "columns": [],
+            "rows": [],
+            "warnings": [upload_removed_message()],
+            "detected": {},
+            "needs": [],
+        }
     info = reader.FileInfo.from_dict(job.file_info)
     specs = fields_for(job.kind)
     warnings: list[str] = []

@@ -63,6 +63,7 @@ from .jobs import (
 from .messages import file_problem
 from .models import ImportIssue, ImportJob, ImportPreset
 from .presets import best_preset
+from .retention import remove_source, upload_kept, upload_removed_message
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +232,8 @@ def import_job_start(
         raise Conflict(_("This import is running; wait until it has finished."))
     if commit and job.status == ImportJob.Status.DONE and not job.dry_run:
         raise Conflict(_("This file has been imported; upload it again to import it again."))
+    if not upload_kept(job):
+        raise Conflict(upload_removed_message())
     _engine(job, actor)  # refuses a bad mapping before anything is queued
     if background is None:
         big = (job.rows_total or 0) > BACKGROUND_ROWS or (
@@ -369,6 +372,8 @@ def run_job(job_id: int, *, commit: bool) -> ImportJob:
             _("The import failed: %(error)s. Nothing was imported.") % {"error": str(exc)[:300]},
         )
     job.refresh_from_db()
+    if commit and not job.dry_run and job.status == ImportJob.Status.DONE:
+        remove_source(job)  # imported: the upload is not kept (see retention.py)
     return job
 
 

@@ -27,6 +27,18 @@ def mark_stale_imports() -> int:
 
 scheduler.register("imports.mark_stale", timedelta(minutes=10), mark_stale_imports.enqueue)
 
+
+@task()
+def cleanup_uploads() -> int:
+    """Delete uploaded files past IMPORT_UPLOAD_RETENTION_DAYS (see ``retention.py``)."""
+    from .retention import cleanup
+
+    return cleanup()
+
+
+scheduler.register("imports.cleanup", timedelta(days=1), cleanup_uploads.enqueue)
+
+
 retry_policy(
     run_import,
     idempotent=False,
@@ -34,3 +46,4 @@ retry_policy(
     "failed by imports.mark_stale and started again by a person",
 )
 retry_policy(mark_stale_imports, idempotent=True, why="marks only jobs still active and stale")
+retry_policy(cleanup_uploads, idempotent=True, why="deletes only files past their retention")

@@ -20,6 +20,7 @@ class ExportOut(Schema):
     account: dict[str, Any]
     exported_at: str
     related: dict[str, list[dict[str, Any]]]
+    personal_data: dict[str, list[dict[str, Any]]]
 
 
 class EraseOut(Schema):

@@ -8,6 +8,7 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Privacy (GDPR)")
 
     def ready(self) -> None:
-        from . import policies
+        from . import policies, registry
 
         policies.register_core_policies()
+        registry.discover()

@@ -3,10 +3,12 @@ data export (JSON and a readable page/PDF), and erasure."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -95,6 +97,12 @@ def _readable(data: dict) -> list[dict]:
     for key, rows in data["related"].items():
         if rows:
             sections.append({"title": key, "rows": rows})
+    # Every registered row that concerns the person: survey answers, tasks and
+    # follow-ups that name them, mails sent to them (privacy/registry.py).
+    for label, rows in data.get("personal_data", {}).items():
+        model = apps.get_model(label)
+        title = f"{capfirst(model._meta.verbose_name_plural)} ({label})"
+        sections.append({"title": title, "rows": rows})
     return sections
 
 

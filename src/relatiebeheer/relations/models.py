@@ -254,6 +254,10 @@ class Contact(VersionedModel):
     erased_at = models.DateTimeField(
         _("personal data erased"), null=True, blank=True, editable=False
     )
+    # Set when an erasure starts, cleared when it is complete: "erasure pending".
+    erasure_started_at = models.DateTimeField(
+        _("erasure started"), null=True, blank=True, editable=False
+    )
 
     objects = VisibleQuerySet.as_manager()
 
@@ -275,6 +279,10 @@ class Contact(VersionedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def erasure_pending(self) -> bool:
+        return self.erasure_started_at is not None and self.erased_at is None
 
 
 class ConsentPurpose(models.TextChoices):

@@ -321,6 +321,10 @@ def contact_update(
     interests: Iterable[str] | None = None,
 ) -> Contact:
     require_account_writable(actor, contact.account)
+    if contact.erasure_pending:
+        # The erasure reads the name and address until its last step; the version it
+        # bumped refuses forms opened before it started.
+        raise Conflict(_("An erasure of this contact is pending: it can no longer be changed."))
     data = normalise_contact(dict(data))
     moved_from = set()
     if "account" in data and data["account"] != contact.account:

@@ -24,22 +24,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
+
+from .processes import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 D = Decimal
 RELATIEBEHEER = str(Path(sys.executable).parent / "relatiebeheer")
 WITHIN_SECONDS = 10
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _start_worker() -> subprocess.Popen:
@@ -51,7 +44,7 @@ def _start_worker() -> subprocess.Popen:
 
     for job, slot in scheduler.due_jobs(timezone.now()):
         ScheduledRun.objects.get_or_create(job=job.name, slot=slot)
-    env = {**os.environ, "DATABASE_URL": _database_url(), "LOG_LEVEL": "ERROR"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "ERROR"}
     return subprocess.Popen(
         [RELATIEBEHEER, "worker", "--interval", "0.2"],
         env=env,

@@ -15,21 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from relatiebeheer.ops.models import WorkerHeartbeat
 from relatiebeheer.ops.supervisor import Supervisor, worker_command
 
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from .processes import database_url
 
 
 def _until(check, timeout=60.0, step=0.1):
@@ -51,7 +43,7 @@ def _beating(pid):
 def test_a_killed_worker_is_started_again_and_runs_what_was_queued(caplog):
     from relatiebeheer.reports.tasks import refresh_dashboard
 
-    env = {**os.environ, "DATABASE_URL": _database_url(), "LOG_LEVEL": "ERROR"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "LOG_LEVEL": "ERROR"}
     supervisor = Supervisor(
         [*worker_command(), "--interval", "0.2"],
         env=env,

@@ -18,13 +18,15 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from relatiebeheer.ops.models import ScheduledRun
 from relatiebeheer.ops.retries import retry_policy
 from relatiebeheer.ops.supervisor import supervise_worker, worker_command
+
+from .processes import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -45,14 +47,6 @@ def soak_step(n: int) -> int:
 retry_policy(soak_step, idempotent=True, why="records its mark once (a unique key)")
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _until(check, timeout=90.0, step=0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -67,7 +61,7 @@ def test_a_worker_killed_5_times_under_load_completes_every_task_exactly_once(se
     ids = [soak_step.enqueue(n).id for n in range(TASKS)]
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "LOG_LEVEL": "ERROR",
         "TASK_RETRY_DELAY": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),

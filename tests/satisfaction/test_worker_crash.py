@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from relatiebeheer.ops.models import WorkerHeartbeat
@@ -23,23 +22,16 @@ from relatiebeheer.satisfaction.defaults import default_survey
 from relatiebeheer.satisfaction.sending.services import invite
 
 from ..factories import AccountFactory
+from ..processes import database_url
 from .conftest import consenting_contact
 
 RELATIEBEHEER = str(Path(sys.executable).parent / "relatiebeheer")
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _worker_env(smtp) -> dict:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=database_url(),
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp.port),
         LOG_LEVEL="ERROR",

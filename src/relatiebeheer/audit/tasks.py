@@ -7,6 +7,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from relatiebeheer.ops import scheduler
+from relatiebeheer.ops.retries import retry_policy
 
 
 @task()
@@ -17,3 +18,8 @@ def expire_login_records() -> dict[str, int]:
 
 
 scheduler.register("audit.expire_logins", timedelta(days=1), expire_login_records.enqueue)
+retry_policy(
+    expire_login_records,
+    idempotent=True,
+    why="removes only records past their retention; a second run finds none",
+)

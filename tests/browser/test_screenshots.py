@@ -99,3 +99,19 @@ def test_the_writers_pages_fit_a_phone_in_both_languages(page, screenshot):
                 too_wide.append((name, language, width))
             screenshot(page, f"phone-{name}-{language}")
     assert not too_wide, too_wide
+
+
+def test_the_audit_log_reads_on_a_phone(page, screenshot):
+    """At 390 px the audit table scrolls inside its card; its details column keeps a
+    readable width instead of wrapping letter by letter into rows a screen high."""
+    call_command("demo", stdout=io.StringIO())
+    call_command("check-figures", stdout=io.StringIO())  # an entry with long details
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "beheer", PASSWORD)
+    page.goto("/audit/")
+    rows = page.locator("[data-testid=audit-entries] tbody tr")
+    expect(rows.first).to_be_visible()
+    heights = rows.evaluate_all("rows => rows.map(r => r.getBoundingClientRect().height)")
+    screenshot(page, "phone-audit-nl")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert max(heights) < 300, max(heights)  # a third of the screen at most (was 826 px)

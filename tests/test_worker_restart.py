@@ -139,3 +139,16 @@ def test_serve_with_worker_runs_the_worker_under_a_supervisor(monkeypatch):
     call_command("serve", "--with-worker", "--port", "1")
     assert started == [worker_command()]
     assert stopped == [True]  # the worker ends with the server
+
+
+def test_a_worker_that_was_asked_to_stop_is_not_restarted(caplog):
+    """Exit code 0 means the worker handled SIGTERM/SIGINT (Ctrl-C reaches the whole
+    process group of ``make run``): a server on its way out starts no new worker."""
+    caplog.set_level(logging.INFO, logger="relatiebeheer.ops.supervisor")
+    supervisor = Supervisor([sys.executable, "-c", "pass"], first=0.05, cap=0.2).start()
+    try:
+        time.sleep(1.0)
+        assert supervisor.restarts == 0
+        assert any("stopped on request" in r.getMessage() for r in caplog.records)
+    finally:
+        supervisor.stop()

@@ -7,6 +7,13 @@ seconds. Every exit and restart is logged. :meth:`Supervisor.stop` ends the chil
 then KILL after ``grace`` seconds) and does not restart it. ``on_exit(pid)`` runs after a
 child exited by itself, before the restart (:func:`supervise_worker` recovers the dead
 worker's tasks there).
+
+A child that exits with code 0 was asked to stop: the worker ends that way only when it
+handled SIGTERM or SIGINT (Ctrl-C in the terminal of ``make run`` sends SIGINT to every
+process of the group, the server included, and a service manager stopping the service
+sends SIGTERM to all of it). Such an exit is logged and not restarted, so a server that
+is shutting down does not start a new worker on its way out; a killed (SIGKILL, out of
+memory) or crashed worker (any other code) is restarted.
 """
 
 from __future__ import annotations
@@ -103,6 +110,9 @@ class Supervisor:
                 return
             code = process.wait()
             if self._stop.is_set():
+                return
+            if code == 0:
+                logger.info("%s (pid %s) stopped on request; not restarted", self.name, process.pid)
                 return
             if self.on_exit is not None:
                 try:

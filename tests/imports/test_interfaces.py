@@ -228,6 +228,35 @@ def test_large_files_go_to_the_background_worker(sales_manager, django_capture_o
     assert Order.objects.count() == 2
 
 
+def test_a_job_declared_interrupted_is_not_run_by_its_late_task(
+    sales_manager, django_capture_on_commit_callbacks
+):
+    """The worker was down past ``STALE_AFTER``: ``mark_stale_jobs`` tells the user that
+    nothing was imported. The task still queued for the job must not import it after all."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from relatiebeheer.imports import services
+    from relatiebeheer.imports.models import STALE_AFTER
+    from relatiebeheer.imports.tasks import run_import
+
+    AccountFactory(external_id="K001")
+    job = services.import_job_create(
+        actor=sales_manager, kind="orders", source=ORDERS.encode(), filename="o.csv"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.import_job_start(actor=sales_manager, job=job, commit=True, background=True)
+    long_ago = timezone.now() - STALE_AFTER - timedelta(minutes=1)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    assert services.mark_stale_jobs() == 1
+    told = ImportJob.objects.get(pk=job.pk).message  # "nothing was imported, start it again"
+    assert run_import.call(job_id=job.pk, commit=True) == "failed"
+    assert not Order.objects.exists()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and job.message == told
+
+
 def test_the_report_download_neutralises_formulas_from_the_file(api_as, web_as, owner):
     """The report echoes values from the uploaded file; opened in a spreadsheet, a value
     like "=HYPERLINK(…)" must stay text."""

@@ -298,12 +298,19 @@ def run_job(job_id: int, *, commit: bool) -> ImportJob:
     is audited here and changes no account."""
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     actor = job.created_by
-    ImportIssue.objects.filter(job=job).delete()
-    rejected_path(job).unlink(missing_ok=True)
     phase_status = ImportJob.Status.VALIDATING
-    ImportJob.objects.filter(pk=job.pk).update(
+    # Claim the queued job: a job that is no longer queued was declared interrupted
+    # (``mark_stale_jobs``: "nothing was imported, start it again") or is run by another
+    # task; running it anyway would import what the page says was not.
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
         status=phase_status, phase="checking", rows_done=0, heartbeat_at=timezone.now(), summary={}
     )
+    if not claimed:
+        writers.nothing_to_write()
+        job.refresh_from_db()
+        return job
+    ImportIssue.objects.filter(job=job).delete()
+    rejected_path(job).unlink(missing_ok=True)
     last = [0.0]
 
     def progress(done: int, phase: str) -> None:

@@ -242,6 +242,33 @@ def tier_save(
     return tier
 
 
+def _save_part(
+    *,
+    actor: User,
+    programme: Programme,
+    part: Any,
+    data: Mapping[str, Any],
+    fields: Any,
+    programme_version: int | None,
+    action: str,
+    save: Any,
+    check_rules: bool = False,
+) -> Any:
+    """Save one part of a programme's rules (a bracket, an earn rule, a reward) under the
+    programme's lock and version: the steps the three writers below share."""
+    require_can_configure(actor)
+    changed = apply_changes(part, dict(data), fields)
+    full_clean_or_raise(part)
+    with transaction.atomic():
+        _lock_rules(programme, programme_version, part if part.pk else None)
+        save(part)
+        if check_rules:
+            _check_rules(programme)
+        _bump(programme)  # every part belongs to the rules the editor saw
+        audit_log(actor=actor, action=action, obj=part, fields=changed)
+    return part
+
+
 @writer(accounts=False, version="programme_version", locks=("loyalty.programme",))
 def bracket_save(
     *,
@@ -252,17 +279,17 @@ def bracket_save(
     programme_version: int | None = None,
 ) -> BonusBracket:
     """Add or change a bonus bracket (no rate above the programme's highest rate)."""
-    require_can_configure(actor)
-    bracket = bracket or BonusBracket(programme=programme)
-    changed = apply_changes(bracket, dict(data), BRACKET_FIELDS)
-    full_clean_or_raise(bracket)
-    with transaction.atomic():
-        _lock_rules(programme, programme_version, bracket if bracket.pk else None)
-        _save_unique(bracket, "lower_bound", _("Each bracket starts at its own amount."))
-        _check_rules(programme)
-        _bump(programme)
-        audit_log(actor=actor, action="bracket.save", obj=bracket, fields=changed)
-    return bracket
+    return _save_part(
+        actor=actor,
+        programme=programme,
+        part=bracket or BonusBracket(programme=programme),
+        data=data,
+        fields=BRACKET_FIELDS,
+        programme_version=programme_version,
+        action="bracket.save",
+        save=lambda b: _save_unique(b, "lower_bound", _("Each bracket starts at its own amount.")),
+        check_rules=True,
+    )
 
 
 @writer(accounts=False, version="programme_version", locks=("loyalty.programme",))
@@ -275,16 +302,16 @@ def category_rule_save(
     programme_version: int | None = None,
 ) -> CategoryRule:
     """Add or change an earn rule for a product category."""
-    require_can_configure(actor)
-    rule = rule or CategoryRule(programme=programme)
-    changed = apply_changes(rule, dict(data), CATEGORY_RULE_FIELDS)
-    full_clean_or_raise(rule)
-    with transaction.atomic():
-        _lock_rules(programme, programme_version, rule if rule.pk else None)
-        _save_unique(rule, "category", _("This category has a rule already."))
-        _bump(programme)
-        audit_log(actor=actor, action="earn_rule.save", obj=rule, fields=changed)
-    return rule
+    return _save_part(
+        actor=actor,
+        programme=programme,
+        part=rule or CategoryRule(programme=programme),
+        data=data,
+        fields=CATEGORY_RULE_FIELDS,
+        programme_version=programme_version,
+        action="earn_rule.save",
+        save=lambda r: _save_unique(r, "category", _("This category has a rule already.")),
+    )
 
 
 @writer(accounts=False, version="programme_version", locks=("loyalty.programme",))
@@ -297,16 +324,16 @@ def reward_save(
     programme_version: int | None = None,
 ) -> Reward:
     """Add or change a reward to redeem points for."""
-    require_can_configure(actor)
-    reward = reward or Reward(programme=programme)
-    changed = apply_changes(reward, dict(data), REWARD_FIELDS)
-    full_clean_or_raise(reward)
-    with transaction.atomic():
-        _lock_rules(programme, programme_version, reward if reward.pk else None)
-        reward.save()
-        _bump(programme)  # a reward is part of the rules the editor saw
-        audit_log(actor=actor, action="reward.save", obj=reward, fields=changed)
-    return reward
+    return _save_part(
+        actor=actor,
+        programme=programme,
+        part=reward or Reward(programme=programme),
+        data=data,
+        fields=REWARD_FIELDS,
+        programme_version=programme_version,
+        action="reward.save",
+        save=lambda r: r.save(),
+    )
 
 
 @writer(accounts=False, version="programme_version", locks=("loyalty.programme",))
